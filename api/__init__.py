@@ -1,0 +1,1 @@
+"""Thin Flask shell and the `vigie` command line."""

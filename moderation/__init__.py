@@ -1,0 +1,1 @@
+"""The moderation domain and its persistence (SQLAlchemy). No Flask, no RQ."""

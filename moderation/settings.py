@@ -1,0 +1,77 @@
+"""Configuration from `VIGIE_*` environment variables (DESIGN.md contract 5).
+
+Both composition roots (`api.create_app` and the worker entry point) build from
+`Settings.from_env(os.environ)`; tests construct `Settings(...)` directly. Reading the
+environment happens here and nowhere else, and never at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""  # default: sqlite file under data_dir
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "vigie-score"
+    webhook_queue_name: str = "vigie-webhooks"
+    # Where verdict and decision events are POSTed; empty disables webhooks.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_timeout_s: float = 5.0
+    webhook_max_attempts: int = 8
+    model_path: str = ""  # default: the artifact shipped inside the scoring package
+    # Requests and text limits (413 for the body, 422 for a field).
+    max_body_bytes: int = 256 * 1024
+    max_text_chars: int = 20_000
+    rate_limit_per_minute: int = 6000
+    sync_budget_ms: int = 300
+    # A submission still `queued` after this long is re-enqueued by the sweeper.
+    sweeper_stale_after_s: float = 30.0
+    sweeper_interval_s: float = 10.0
+    secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
+    log_level: str = "INFO"
+    environment: str = "development"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vigie.sqlite3').resolve()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from `VIGIE_<FIELD>` variables; unknown `VIGIE_*` names are kept in `extra`."""
+        kwargs: dict[str, object] = {}
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name != "extra"}
+        extra: dict[str, str] = {}
+        for key, raw in env.items():
+            if not key.startswith("VIGIE_"):
+                continue
+            name = key[len("VIGIE_"):].lower()
+            f = known.get(name)
+            if f is None:
+                extra[name] = raw
+                continue
+            default = f.default
+            if isinstance(default, bool):
+                kwargs[name] = _bool(raw)
+            elif isinstance(default, int):
+                kwargs[name] = int(raw)
+            elif isinstance(default, float):
+                kwargs[name] = float(raw)
+            elif isinstance(default, Path):
+                kwargs[name] = Path(raw)
+            else:
+                kwargs[name] = raw
+        return cls(**kwargs, extra=extra)  # type: ignore[arg-type]

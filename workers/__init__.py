@@ -1,0 +1,1 @@
+"""Thin RQ shell: jobs take ids, call moderation + scoring, and are idempotent."""
