@@ -6,7 +6,8 @@ These are the stable shapes every layer above relies on: the API validates into
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -87,7 +88,7 @@ class Reason:
     evidence: str  # the matched original substring (or a short description for non-text signals)
     span: tuple[int, int] | None
     field: str = "text"
-    detail: dict[str, Any] = field(default_factory=dict)  # e.g. {"brand": "leboncoin.fr", "domain": ...}
+    detail: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. {"brand": "leboncoin.fr", "domain": ...}
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
