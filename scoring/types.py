@@ -88,7 +88,8 @@ class Reason:
     evidence: str  # the matched original substring (or a short description for non-text signals)
     span: tuple[int, int] | None
     field: str = "text"
-    detail: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. {"brand": "leboncoin.fr", "domain": ...}
+    # e.g. {"brand": "leboncoin.fr", "domain": ...}
+    detail: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
