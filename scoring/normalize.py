@@ -181,6 +181,8 @@ _WS = re.compile(r"[ \t\r\f\v]*\n\s*|[ \t\r\f\v]{2,}|[\t\r\f\v]")
 
 
 def _whitespace(text: str) -> Iterator[Edit]:
+    if "  " not in text and not any(c in text for c in "\n\t\r\f\v"):
+        return
     for m in _WS.finditer(text):
         repl = "\n" if "\n" in m.group() else " "
         if repl != m.group():
@@ -195,16 +197,21 @@ _MAIL_HOSTS = (
     "gmail|hotmail|yahoo|outlook|live|icloud|orange|free|sfr|laposte|protonmail|proton|gmx|wanadoo|aol"
 )
 _PUNCT = re.compile(
-    r"\s*(?:[\[({]\s*(?:\.|dot|point|punto)\s*[\])}])\s*"  # [.] (dot) {point}
-    rf"|\s+(?:point|dot)\s+(?=(?:{_TLDS})\b)"  # "gmail point com"
-    r"|\s*(?:[\[({]\s*(?:at|@|arobase)\s*[\])}]|\barr?obas(?:e|se)?\b)\s*"  # [at] (@) arobase
-    rf"|\s+at\s+(?=(?:{_MAIL_HOSTS})\b)"  # "john at gmail dot com"
+    r"[\[({]\s*(?:\.|dot|point|punto)\s*[\])}]"  # [.] (dot) {point}
+    rf"|\s(?:point|dot)\s+(?=(?:{_TLDS})\b)"  # "gmail point com"
+    r"|[\[({]\s*(?:at|@|arobase)\s*[\])}]|\barr?obas(?:e|se)?\b"  # [at] (@) arobase
+    rf"|\sat\s+(?=(?:{_MAIL_HOSTS})\b)"  # "john at gmail dot com"
     r"|\bh(?:xx|tt|\*\*|xt|tx)p(s?)\s*[:;]?\s*/\s*/"  # hxxp://  http //  http : //
     r"|\bh(?:xx|\*\*)p(s?)\b"  # bare hxxp
 )
+# Cheap substring tests that must all fail for _PUNCT to have nothing to do (most messages).
+_PUNCT_HINTS = ("[", "(", "{", "point", "dot", " at ", "obas", "xxp", "**p", "http", "hxt", "htx")
 
 
 def _punctuation(text: str) -> Iterator[Edit]:
+    if not any(h in text for h in _PUNCT_HINTS):
+        return
+    n = len(text)
     for m in _PUNCT.finditer(text):
         s = m.group()
         core = s.strip()
@@ -212,10 +219,20 @@ def _punctuation(text: str) -> Iterator[Edit]:
             repl = f"http{m.group(1)}://"
         elif m.group(2) is not None:
             repl = f"http{m.group(2)}"
-        elif core in {"point", "dot"} or core[1:-1].strip() in {".", "dot", "point", "punto"}:
-            repl = "."
         else:
-            repl = "@"
+            repl = (
+                "."
+                if core in {"point", "dot"} or core[1:-1].strip() in {".", "dot", "point", "punto"}
+                else "@"
+            )
+            # Swallow the spaces around a written-out "@"/"." so the address reads as one token.
+            start, end = m.start(), m.end()
+            while start > 0 and text[start - 1] == " ":
+                start -= 1
+            while end < n and text[end] == " ":
+                end += 1
+            yield start, end, repl
+            continue
         if repl != s:
             yield m.start(), m.end(), repl
 
@@ -351,7 +368,12 @@ def _leet_candidates(token: str, limit: int = 16) -> Iterator[str]:
     yield from produced
 
 
+_LEET_HINT = re.compile(r"[a-z][0-9@$!|]|[0-9@$!|][a-z]")
+
+
 def _leetspeak(text: str) -> Iterator[Edit]:
+    if _LEET_HINT.search(text) is None:
+        return
     lexicon = _leet_lexicon()
     for m in _LEET_TOKEN.finditer(text):
         token = m.group()
