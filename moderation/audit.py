@@ -1,0 +1,35 @@
+"""Append-only audit trail of who did what to which subject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from moderation.models import AuditEvent
+
+SYSTEM_ACTOR = "system"
+
+
+def actor_for_key(name: str) -> str:
+    """The actor string recorded for requests made with the API key called `name`."""
+    return f"key:{name}"
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session (the caller commits it with the change it describes).
+
+    `data` must not contain message text, e-mail addresses or keys: audit rows outlive content.
+    """
+    event = AuditEvent(
+        actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=data or {}
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,150 @@
+"""Redis connections, RQ queues and enqueueing. Jobs are referenced by dotted name and take ids only.
+
+RQ's JSON serializer is used everywhere: with pickle, write access to Redis would be code execution.
+Enqueueing never raises on a Redis outage: the submission is already committed as `queued`, and
+the sweeper re-enqueues it once Redis is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from moderation.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCORE_JOB = "workers.jobs.score_submission"
+SCORE_BATCH_JOB = "workers.jobs.score_submissions"
+WEBHOOK_JOB = "workers.jobs.deliver_webhook"
+# Immediate retries for transient errors (database busy, connection reset); anything longer is the
+# sweeper's job, so no RQ scheduler process is needed.
+SCORE_RETRY = Retry(max=2)
+JOB_TIMEOUT_S = 120
+# The database records outcomes: RQ results are not kept (saves Redis memory and commands).
+RESULT_TTL_S = 0
+FAILURE_TTL_S = 7 * 24 * 3600
+
+
+def make_redis(url: str) -> Redis:
+    """A Redis client for `url`, failing fast when the server is unreachable."""
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
+
+
+def check_redis(redis: Redis) -> None:
+    """Raise if Redis does not answer PING (used by /readyz)."""
+    redis.ping()
+
+
+def score_queue(redis: Redis, settings: Settings) -> Queue:
+    """The queue scoring jobs go to (`settings.queue_name`)."""
+    return Queue(
+        settings.queue_name, connection=redis, serializer=JSONSerializer, default_timeout=JOB_TIMEOUT_S
+    )
+
+
+def webhook_queue(redis: Redis, settings: Settings) -> Queue:
+    """The queue webhook deliveries go to (`settings.webhook_queue_name`)."""
+    return Queue(
+        settings.webhook_queue_name,
+        connection=redis,
+        serializer=JSONSerializer,
+        default_timeout=JOB_TIMEOUT_S,
+    )
+
+
+def score_job_id(submission_id: str, revision: int) -> str:
+    """Stable job id: re-enqueueing the same revision replaces the job instead of piling up copies."""
+    return f"score-{submission_id}-{revision}"
+
+
+def enqueue_score(queue: Queue, submission_id: str, revision: int) -> bool:
+    """Enqueue scoring of one revision. Returns False (logged, never raised) when Redis is down."""
+    try:
+        queue.enqueue_call(
+            SCORE_JOB,
+            args=(submission_id, revision),
+            job_id=score_job_id(submission_id, revision),
+            retry=SCORE_RETRY,
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+        )
+    except (RedisError, OSError) as exc:
+        log.warning(
+            "enqueue failed, the sweeper will retry: submission=%s revision=%s error=%s",
+            submission_id,
+            revision,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def enqueue_scores(queue: Queue, items: Sequence[tuple[str, int]]) -> int:
+    """Enqueue one scoring job per (submission_id, revision) in a single Redis round trip.
+
+    Returns how many were enqueued (0 when Redis is down; logged, never raised).
+    """
+    if not items:
+        return 0
+    jobs = [
+        Queue.prepare_data(
+            SCORE_JOB,
+            args=(submission_id, revision),
+            job_id=score_job_id(submission_id, revision),
+            retry=SCORE_RETRY,
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+            timeout=JOB_TIMEOUT_S,
+        )
+        for submission_id, revision in items
+    ]
+    try:
+        queue.enqueue_many(jobs)
+    except (RedisError, OSError) as exc:
+        log.warning("bulk enqueue of %d jobs failed: %s", len(items), type(exc).__name__)
+        return 0
+    return len(items)
+
+
+def enqueue_score_batch(queue: Queue, items: Sequence[tuple[str, int]]) -> bool:
+    """Enqueue ONE job scoring several revisions (one model call, one commit). False when Redis is down."""
+    if not items:
+        return True
+    first_id, first_rev = items[0]
+    try:
+        queue.enqueue_call(
+            SCORE_BATCH_JOB,
+            args=([[sid, rev] for sid, rev in items],),
+            job_id=f"score-batch-{first_id}-{first_rev}-{len(items)}",
+            retry=SCORE_RETRY,
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+        )
+    except (RedisError, OSError) as exc:
+        log.warning("batch enqueue of %d revisions failed: %s", len(items), type(exc).__name__)
+        return False
+    return True
+
+
+def enqueue_webhook(queue: Queue, event_id: str) -> bool:
+    """Enqueue delivery of one outbox event. False (logged, never raised) when Redis is down."""
+    try:
+        queue.enqueue_call(
+            WEBHOOK_JOB,
+            args=(event_id,),
+            job_id=f"webhook-{event_id}",
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+        )
+    except (RedisError, OSError) as exc:
+        log.warning(
+            "webhook enqueue failed, the sweeper will retry: event=%s error=%s", event_id, type(exc).__name__
+        )
+        return False
+    return True
