@@ -1,0 +1,74 @@
+"""The Flask app factory: composition root #1 of the service.
+
+`create_app(settings)` builds every handle a request needs (engine, session factory, Redis,
+RQ queue, rate limiter, metrics, a lazily loaded Scorer) and registers one blueprint per
+resource. Nothing connects and no model loads here: handles are lazy, the Scorer loads on
+the first ?mode=sync request (or when a gunicorn worker warms it up after boot).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+from api import auth, instrumentation, problems
+from api.instrumentation import ApiMetrics
+from api.ratelimit import RateLimiter, add_rate_headers
+from api.services import EXTENSION_KEY, ScorerProvider, Services, close_request_session, default_scorer_loader
+from moderation.db import make_engine, make_session_factory
+from moderation.settings import Settings
+
+if TYPE_CHECKING:
+    from scoring.engine import Scorer
+
+
+def create_app(
+    settings: Settings | None = None, *, scorer_loader: Callable[[], Scorer] | None = None
+) -> Flask:
+    """Build the API application.
+
+    `settings` defaults to `Settings.from_env(os.environ)` (read here, at call time, never at
+    import). `scorer_loader` replaces how the sync-mode Scorer is loaded (tests share one).
+    """
+    from workers.queues import make_redis, score_queue
+
+    if settings is None:
+        settings = Settings.from_env(os.environ)
+    app = Flask(__name__, static_folder=None)
+    # Werkzeug refuses larger bodies with 413 before the view reads them.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    engine = make_engine(settings)
+    redis = make_redis(settings.redis_url)
+    metrics = ApiMetrics()
+    svc = Services(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        redis=redis,
+        queue=score_queue(redis, settings),
+        rate_limiter=RateLimiter(
+            redis, settings.rate_limit_per_minute, on_fail_open=metrics.ratelimit_fail_open.inc
+        ),
+        metrics=metrics,
+        scorer=ScorerProvider(scorer_loader or default_scorer_loader(settings)),
+    )
+    app.extensions[EXTENSION_KEY] = svc
+
+    # Order matters: the timer starts before authentication so refused requests are measured too.
+    instrumentation.init_app(app, metrics)
+    problems.init_app(app)
+    auth.init_app(app)
+    app.after_request(add_rate_headers)
+    app.teardown_appcontext(close_request_session)
+
+    from api import docs, health, submissions
+    from api import metrics as metrics_bp
+
+    for module in (submissions, health, metrics_bp, docs):
+        app.register_blueprint(module.bp)
+    return app

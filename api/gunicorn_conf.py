@@ -1,0 +1,29 @@
+"""gunicorn configuration used by `vigie serve` (loaded as `-c python:api.gunicorn_conf`).
+
+Hooks only: binding, worker count and the app come from the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+# The app builds its own handles after fork: nothing is shared between workers but files.
+preload_app = False
+
+
+def post_worker_init(worker: Any) -> None:
+    """Load the sync-mode Scorer in the background so the first ?mode=sync request meets its budget."""
+    app = getattr(worker, "wsgi", None)
+    services = getattr(app, "extensions", {}).get("vigie")
+    if services is not None:
+        threading.Thread(target=services.scorer.get, name="vigie-scorer-warmup", daemon=True).start()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Tell prometheus-client a worker died, so its live gauges stop counting (multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

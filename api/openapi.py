@@ -1,0 +1,181 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models and a route table.
+
+`ROUTES` lists every operation with its request model and documented responses; schemas
+come from pydantic (JSON Schema 2020-12, which OpenAPI 3.1 embeds as-is) and security
+from each view's declared access policy, so the document cannot disagree with what the
+auth hook enforces. A test checks that every route of the app appears here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api.auth import policy_for
+from api.problems import PROBLEM_MEDIA_TYPE
+from api.schemas import HealthOut, ListingIn, MessageIn, ProblemOut, SubmissionOut
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One documented response: description, body model and media type."""
+
+    description: str
+    model: type[BaseModel] | None = ProblemOut
+    media_type: str = PROBLEM_MEDIA_TYPE
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # OpenAPI template, e.g. /v1/messages/{submission_id}
+    endpoint: str  # Flask endpoint name
+    summary: str
+    tag: str
+    request_model: type[BaseModel] | None = None
+    query: tuple[tuple[str, str], ...] = ()  # (name, description) of optional string parameters
+    replies: dict[int, Reply] = field(default_factory=dict)
+
+
+_AUTH_REPLIES = {
+    401: Reply("Missing, invalid or revoked API key.", headers=("WWW-Authenticate",)),
+    403: Reply("The key lacks a required scope."),
+    429: Reply("Per-key rate limit exceeded.", headers=("Retry-After",)),
+}
+_SUBMIT_REPLIES = {
+    200: Reply(
+        "Already scored: a replay of an earlier identical request, or ?mode=sync finished within budget.",
+        SubmissionOut,
+        JSON,
+        ("Location",),
+    ),
+    202: Reply("Queued for scoring (or an identical replay not scored yet).", SubmissionOut, JSON),
+    400: Reply("The body is not valid JSON."),
+    409: Reply("external_id already used by a message with a different body (messages are immutable)."),
+    413: Reply("The body exceeds VIGIE_MAX_BODY_BYTES."),
+    415: Reply("The body is not application/json."),
+    422: Reply("Validation failed; `errors` names every offending field by its JSON path."),
+    **_AUTH_REPLIES,
+}
+_SYNC = (("mode", "`sync` to score in process within VIGIE_SYNC_BUDGET_MS (202 if the budget is missed)."),)
+_READ_REPLIES = {
+    200: Reply("The submission with its latest assessment (null until scored).", SubmissionOut, JSON),
+    404: Reply("No submission of this kind with this id."),
+    **_AUTH_REPLIES,
+}
+
+ROUTES: tuple[Route, ...] = (
+    Route("post", "/v1/messages", "submissions.create_message", "Submit a message", "submissions",
+          MessageIn, _SYNC, _SUBMIT_REPLIES),
+    Route("get", "/v1/messages/{submission_id}", "submissions.get_message", "Read a message and its verdict",
+          "submissions", replies=_READ_REPLIES),
+    Route("post", "/v1/listings", "submissions.create_listing", "Submit a listing (new body = new revision)",
+          "submissions", ListingIn, _SYNC, _SUBMIT_REPLIES),
+    Route("get", "/v1/listings/{submission_id}", "submissions.get_listing", "Read a listing and its verdict",
+          "submissions", replies=_READ_REPLIES),
+    Route("get", "/healthz", "health.healthz", "Liveness", "operations",
+          replies={200: Reply("The process answers.", HealthOut, JSON)}),
+    Route("get", "/readyz", "health.readyz", "Readiness (database and Redis)", "operations",
+          replies={200: Reply("Dependencies answer.", HealthOut, JSON),
+                   503: Reply("A dependency is unavailable.", headers=("Retry-After",))}),
+    Route("get", "/metrics", "metrics.metrics", "Prometheus metrics (admin or loopback)", "operations",
+          replies={200: Reply("Prometheus text exposition.", None, "text/plain"), **_AUTH_REPLIES}),
+    Route("get", "/openapi.json", "docs.openapi", "This document", "operations",
+          replies={200: Reply("The OpenAPI 3.1 document.", None, JSON)}),
+    Route("get", "/docs", "docs.docs", "Documentation page (no external assets)", "operations",
+          replies={200: Reply("HTML page rendering this document.", None, "text/html")}),
+)  # fmt: skip
+
+
+def _schemas() -> dict[str, Any]:
+    models = {ProblemOut, SubmissionOut, HealthOut}
+    models.update(r.request_model for r in ROUTES if r.request_model is not None)
+    mode = {SubmissionOut: "serialization", ProblemOut: "serialization", HealthOut: "serialization"}
+    _, top = models_json_schema(
+        [(m, mode.get(m, "validation")) for m in sorted(models, key=lambda m: m.__name__)],  # type: ignore[misc]
+        ref_template="#/components/schemas/{model}",
+    )
+    defs: dict[str, Any] = top.get("$defs", {})
+    return defs
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(app: Flask, route: Route) -> dict[str, Any]:
+    policy = policy_for(app, route.endpoint)
+    op: dict[str, Any] = {"operationId": route.endpoint.replace(".", "_"), "summary": route.summary,
+                          "tags": [route.tag]}  # fmt: skip
+    if policy.public:
+        op["security"] = []
+        op["description"] = f"No key required: {policy.reason}."
+    else:
+        scopes = sorted(policy.scopes)
+        op["security"] = [{"bearerKey": scopes}]
+        op["description"] = f"Requires a key with scope(s): {', '.join(scopes)}."
+        if policy.loopback_ok:
+            op["security"].append({})
+            op["description"] += " Direct loopback clients (not relayed by a proxy) need no key."
+    params = [
+        {"name": name[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in route.path.split("/")
+        if name.startswith("{")
+    ]
+    params += [
+        {"name": name, "in": "query", "required": False, "description": desc, "schema": {"type": "string"}}
+        for name, desc in route.query
+    ]
+    if params:
+        op["parameters"] = params
+    if route.request_model is not None:
+        op["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(route.request_model)}}}
+    responses: dict[str, Any] = {}
+    for status, reply in sorted(route.replies.items()):
+        entry: dict[str, Any] = {"description": reply.description}
+        schema = _ref(reply.model) if reply.model is not None else {"type": "string"}
+        entry["content"] = {reply.media_type: {"schema": schema}}
+        if reply.headers:
+            entry["headers"] = {h: {"schema": {"type": "string"}} for h in reply.headers}
+        responses[str(status)] = entry
+    responses["500"] = {
+        "description": "Unexpected error (no internals are disclosed).",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(ProblemOut)}},
+    }
+    op["responses"] = responses
+    return op
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for `app` (its routes must all appear in ROUTES)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        if route.endpoint in app.view_functions:
+            paths.setdefault(route.path, {})[route.method] = _operation(app, route)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vigie API",
+            "version": "1",
+            "description": (
+                "Marketplace trust and anti-scam moderation. Submit messages and listings; read verdicts "
+                "(allow, warn, review, hold). Errors are RFC 9457 application/problem+json."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": "submissions"}, {"name": "operations"}],
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearerKey": {"type": "http", "scheme": "bearer", "description": "vg_<prefix>_<secret>"}
+            },
+        },
+    }

@@ -1,0 +1,31 @@
+"""Reading a JSON request body with the API's error semantics (415, 413, 400)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from api.problems import Problem
+
+
+def parse_json_body() -> Any:
+    """The decoded JSON body of the current request.
+
+    Raises Problem 415 when the media type is not JSON, lets Werkzeug raise 413 when the body
+    exceeds MAX_CONTENT_LENGTH, and raises 400 on malformed JSON (the parser's position only:
+    the body itself is never echoed).
+    """
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise Problem(415, "unsupported-media-type", "Send the body as application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise Problem(400, "malformed-json", "The body is not valid UTF-8.") from None
+    except json.JSONDecodeError as exc:
+        raise Problem(
+            400, "malformed-json", f"The body is not valid JSON (line {exc.lineno}, column {exc.colno})."
+        ) from None

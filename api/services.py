@@ -1,0 +1,111 @@
+"""The API's service registry: everything a request needs, built once per app in the factory.
+
+`create_app` builds a `Services` and stores it in `app.extensions["vigie"]`; views reach it
+through `services()`. Building it connects to nothing (SQLAlchemy engines, redis-py
+clients and RQ queues are lazy), and the Scorer is loaded on first use, so creating an app
+is cheap and import-time side effects are nil. Tests build apps from their own `Settings`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+from flask import current_app, g
+from redis import Redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from moderation.settings import Settings
+
+if TYPE_CHECKING:
+    from rq import Queue
+    from scoring.engine import Scorer
+
+    from api.instrumentation import ApiMetrics
+    from api.ratelimit import RateLimiter
+
+EXTENSION_KEY = "vigie"
+
+
+class ScorerProvider:
+    """Loads the Scorer once per process, on first use, from any thread (double-checked lock)."""
+
+    def __init__(self, loader: Callable[[], Scorer]) -> None:
+        self._loader = loader
+        self._scorer: Scorer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._scorer is not None
+
+    def get(self) -> Scorer:
+        """The process's Scorer; the first call pays the model load (~0.5 s)."""
+        scorer = self._scorer
+        if scorer is None:
+            with self._lock:
+                if self._scorer is None:
+                    self._scorer = self._loader()
+                scorer = self._scorer
+        return scorer
+
+
+def default_scorer_loader(settings: Settings) -> Callable[[], Scorer]:
+    """A loader for the shipped model (or `settings.model_path` when set)."""
+
+    def load() -> Scorer:
+        from scoring.engine import Scorer
+
+        if settings.model_path:
+            return Scorer.load(settings.model_path)
+        return Scorer.load()
+
+    return load
+
+
+@dataclass
+class Services:
+    """Per-app handles; one instance per Flask app (hence per gunicorn worker process)."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    redis: Redis
+    queue: Queue
+    rate_limiter: RateLimiter
+    metrics: ApiMetrics
+    scorer: ScorerProvider
+    # Sync-mode scoring runs here so the request thread can stop waiting at the budget.
+    sync_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigie-sync")
+    )
+
+    def close(self) -> None:
+        """Release pooled connections and the sync pool (tests, and process shutdown)."""
+        self.sync_pool.shutdown(wait=True, cancel_futures=True)
+        self.engine.dispose()
+        self.redis.close()
+
+    def session(self) -> Session:
+        """The request's database session (one per request, closed at teardown)."""
+        session: Session | None = g.get("db_session")
+        if session is None:
+            session = self.session_factory()
+            g.db_session = session
+        return session
+
+
+def services() -> Services:
+    """The current app's services (inside a request or app context)."""
+    return cast(Services, current_app.extensions[EXTENSION_KEY])
+
+
+def close_request_session(_exc: BaseException | None = None) -> None:
+    """teardown_appcontext hook: give the request's connection back to the pool."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()
