@@ -1,0 +1,809 @@
+"""Look-alike domains, brand impersonation and risky URL shapes.
+
+`DomainAnalyzer.assess_url` / `assess_email` turn one link or sender address into `DomainSignal`s:
+- `spoofed_domain`: a protected brand imitated (confusable skeleton, IDN homograph, typo, hyphenation,
+  other TLD, brand inside a longer label or a subdomain, brand domain used as a prefix, userinfo trick,
+  brand claimed by a free-mail sender);
+- `fake_delivery` / `fake_secure_payment`: the host itself says so (`mondialrelay-livraison.fr`);
+- `url_shortener` and `phishing_link`: shapes that hide or disguise a destination, no brand involved.
+
+Brands come from `scoring/rules/brands.toml`. Checking a host costs O(labels): exact and skeleton
+lookups are dict hits, substrings go through one Aho-Corasick pass, and edit distance only runs against
+brand tokens of nearly the same length.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import ahocorasick
+
+from scoring.domains import (
+    ParsedUrl,
+    decode_idna,
+    defang,
+    is_ip_literal,
+    is_under,
+    normalize_host,
+    parse_url,
+    split_host,
+)
+from scoring.types import Category
+
+# Tokens shorter than this are only matched whole: one edit away from "ups" or "caf" is half the dictionary.
+MIN_FUZZY_TOKEN = 5
+# From this length a brand token tolerates two edits ("creditagricol", "labanqepostale").
+TWO_EDITS_FROM = 9
+
+_PART_SPLIT = re.compile(r"[-_.+]+")
+_LOCAL_SPLIT = re.compile(r"[-_.+\d]+")
+_VOWELS = frozenset("aeiouy")
+_STANDARD_PORTS = frozenset({80, 443})
+
+
+@dataclass(frozen=True)
+class DomainSignal:
+    """One finding about a link or a sender domain. `weight` is in [0, 1] before fusion.
+
+    `detail` always has "domain" (registrable domain), "brand" (brand name or None) and "technique".
+    """
+
+    code: str
+    category: Category
+    weight: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A protected brand: the labels impostors imitate and the domains it really owns."""
+
+    name: str
+    tokens: tuple[str, ...]
+    domains: tuple[str, ...]
+    kind: str = "platform"
+    # The token is also an everyday word or first name: inside longer text it needs a service/scam word.
+    context: bool = False
+
+
+# --- confusable skeleton -------------------------------------------------------------------------------
+
+# After Unicode confusables are folded to ASCII, these fold the ASCII look-alikes a domain can carry
+# (TR39 keeps "0" and "o" apart because it is case-sensitive; domain names are not).
+_ASCII_FOLD = str.maketrans(
+    {
+        "0": "o",
+        "1": "l",
+        "i": "l",
+        "|": "l",
+        "!": "l",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "$": "s",
+        "@": "a",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+    }
+)
+_MULTI_FOLD = (("rn", "m"), ("vv", "w"), ("ii", "u"))
+
+
+@lru_cache(maxsize=1)
+def _confusable_map() -> dict[str, str]:
+    """Single non-ASCII character → ASCII letter/digit it is confusable with (Unicode confusables data)."""
+    # Imported here: the module loads a large JSON table, which must not happen at import time.
+    from confusable_homoglyphs import confusables
+
+    table: dict[str, str] = {}
+    for key, entries in confusables.confusables_data.items():
+        for entry in entries:
+            glyph = entry["c"]
+            if key.isascii() and len(key) == 1 and key.isalnum() and len(glyph) == 1 and not glyph.isascii():
+                table.setdefault(glyph, key.lower())
+            elif (
+                len(key) == 1
+                and not key.isascii()
+                and glyph.isascii()
+                and len(glyph) == 1
+                and glyph.isalnum()
+            ):
+                table.setdefault(key, glyph.lower())
+    return table
+
+
+@lru_cache(maxsize=65536)
+def skeleton(text: str) -> str:
+    """Visual skeleton of a domain label: equal skeletons look alike (`раураl`, `paypaI`, `pay-pal` → same).
+
+    NFKC + casefold, Unicode confusables to ASCII, accents dropped, ASCII look-alikes folded
+    (0→o, 1/i/l→l, rn→m...), hyphens removed.
+    """
+    table = _confusable_map()
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(table.get(ch, ch) for ch in text)
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = text.translate(_ASCII_FOLD).replace("-", "")
+    for old, new in _MULTI_FOLD:
+        text = text.replace(old, new)
+    return text
+
+
+def fold_accents(text: str) -> str:
+    """Lowercase without accents ("sécurisé" → "securise"), for keyword matching."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+# --- edit distance ---------------------------------------------------------------------------------------
+
+
+def damerau_levenshtein(a: str, b: str, max_distance: int) -> int:
+    """Optimal-string-alignment distance, or `max_distance + 1` as soon as it is certain to exceed it."""
+    if abs(len(a) - len(b)) > max_distance:
+        return max_distance + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > max_distance:
+            return max_distance + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+_KEYBOARD_ROWS = ("azertyuiop", "qsdfghjklm", "wxcvbn", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+@lru_cache(maxsize=1)
+def _keyboard_neighbours() -> dict[str, frozenset[str]]:
+    # AZERTY and QWERTY rows: a French user mistypes on the first, scam kits are written on both.
+    near: dict[str, set[str]] = {}
+    for row in _KEYBOARD_ROWS:
+        for i, ch in enumerate(row):
+            near.setdefault(ch, set()).update(row[max(0, i - 1) : i] + row[i + 1 : i + 2])
+    return {k: frozenset(v) for k, v in near.items()}
+
+
+def classify_edit(candidate: str, target: str) -> str:
+    """Name the single edit that turns `target` into `candidate` (for a human-readable technique)."""
+    if len(candidate) == len(target) - 1:
+        return "missing_letter"
+    if len(candidate) == len(target) + 1:
+        for i, ch in enumerate(candidate):
+            if i >= len(target) or ch != target[i]:
+                doubled = (i > 0 and candidate[i - 1] == ch) or (
+                    i + 1 < len(candidate) and candidate[i + 1] == ch
+                )
+                return "doubled_letter" if doubled else "extra_letter"
+        return "extra_letter"
+    diffs = [i for i, (x, y) in enumerate(zip(candidate, target, strict=False)) if x != y]
+    if len(diffs) == 2 and diffs[1] == diffs[0] + 1:
+        return "transposition"
+    if len(diffs) != 1:
+        return "edit"
+    x, y = candidate[diffs[0]], target[diffs[0]]
+    if bin(ord(x) ^ ord(y)).count("1") == 1:
+        return "bitflip"
+    if x in _VOWELS and y in _VOWELS:
+        return "vowel_swap"
+    if x in _keyboard_neighbours().get(y, frozenset()):
+        return "keyboard_typo"
+    return "substitution"
+
+
+# Technique → weight of the spoofed_domain signal. Deliberate, visual imitations weigh most; a plain
+# one-letter substitution is also how honest names differ ("minted" / "vinted"), so it stays under 0.5.
+_TECHNIQUE_WEIGHT = {
+    "userinfo": 0.9,
+    "brand_domain_embedded": 0.95,
+    "idn_homograph": 0.95,
+    "homoglyph": 0.9,
+    "hyphenation": 0.85,
+    "tld_swap": 0.75,
+    "brand_in_label": 0.7,
+    "brand_in_subdomain": 0.75,
+    "missing_letter": 0.8,
+    "doubled_letter": 0.8,
+    "extra_letter": 0.7,
+    "transposition": 0.8,
+    "bitflip": 0.7,
+    "vowel_swap": 0.75,
+    "keyboard_typo": 0.7,
+    "substitution": 0.45,
+    "edit": 0.4,
+    "two_edits": 0.6,
+    "brand_in_path": 0.35,
+    "freemail_brand_claim": 0.85,
+    "foreign_domain_brand_claim": 0.5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _BrandHit:
+    brand: Brand
+    technique: str
+    weight: float
+    where: str  # "label" | "subdomain" | "path" | "userinfo" | "local_part"
+    token: str  # the brand token imitated
+    matched: str = ""  # the text that imitates it (kept out of keyword search: "labanquepostal" ≠ "banque")
+
+    def stronger(self, other: _BrandHit | None) -> bool:
+        return other is None or self.weight > other.weight
+
+
+class BrandIndex:
+    """Brand tokens indexed for O(labels) look-ups: exact, skeleton, length buckets and one automaton."""
+
+    def __init__(self, brands: Iterable[Brand]) -> None:
+        self.brands = tuple(brands)
+        self.exact: dict[str, Brand] = {}
+        self.by_skeleton: dict[str, tuple[Brand, str]] = {}
+        self.by_length: dict[int, list[tuple[str, str, Brand]]] = {}
+        self.bounded: dict[str, tuple[Brand, str]] = {}  # skeleton of short/context tokens → brand
+        self.domains: dict[str, Brand] = {}
+        self._anywhere = ahocorasick.Automaton()
+        self._embedded = ahocorasick.Automaton()
+        for brand in self.brands:
+            for token in brand.tokens:
+                flat = token.replace("-", "").lower()
+                skel = skeleton(flat)
+                self.exact.setdefault(flat, brand)
+                self.by_skeleton.setdefault(skel, (brand, flat))
+                if len(flat) >= MIN_FUZZY_TOKEN:
+                    self.by_length.setdefault(len(skel), []).append((skel, flat, brand))
+                if len(flat) < MIN_FUZZY_TOKEN or brand.context:
+                    self.bounded.setdefault(skel, (brand, flat))
+                else:
+                    self._anywhere.add_word(skel, (skel, brand, flat))
+            for domain in brand.domains:
+                self.domains.setdefault(domain, brand)
+                if "." in domain:
+                    self._embedded.add_word(domain, (domain, brand))
+        self._anywhere.make_automaton()
+        self._embedded.make_automaton()
+
+    def match_word(self, word: str) -> tuple[Brand, str, str, int] | None:
+        """Match one hyphen-free word against brand tokens: (brand, token, technique, distance)."""
+        if not word:
+            return None
+        flat = word.replace("-", "")
+        if flat in self.exact:
+            return self.exact[flat], flat, "exact", 0
+        skel = skeleton(flat)
+        if skel in self.by_skeleton:
+            brand, token = self.by_skeleton[skel]
+            return brand, token, "idn_homograph" if not flat.isascii() else "homoglyph", 0
+        if len(skel) < MIN_FUZZY_TOKEN - 1 or len(skel) > 40:
+            return None
+        best: tuple[Brand, str, str, int] | None = None
+        for length in range(len(skel) - 2, len(skel) + 3):
+            for token_skel, token, brand in self.by_length.get(length, ()):
+                limit = 2 if len(token) >= TWO_EDITS_FROM else 1
+                distance = damerau_levenshtein(skel, token_skel, limit)
+                if distance <= limit and (best is None or distance < best[3]):
+                    if distance == 2:
+                        technique = "two_edits"
+                    else:
+                        raw = damerau_levenshtein(flat, token, 1) if flat.isascii() else 2
+                        technique = classify_edit(flat, token) if raw == 1 else "homoglyph_typo"
+                    best = (brand, token, technique, distance)
+        return best
+
+    def find_inside(self, text: str) -> list[tuple[Brand, str, int, int]]:
+        """Long, non-context brand tokens anywhere in the skeleton of `text`: (brand, token, start, end)."""
+        skel = skeleton(text)
+        hits = []
+        for end, (token_skel, brand, token) in self._anywhere.iter(skel):
+            hits.append((brand, token, end - len(token_skel) + 1, end + 1))
+        return hits
+
+    def find_embedded_domain(self, host: str) -> tuple[Brand, str] | None:
+        """A brand's real domain written inside a host that is not under it (`leboncoin.fr.evil.com`)."""
+        for end, (domain, brand) in self._embedded.iter(host):
+            start = end - len(domain) + 1
+            before = host[start - 1] if start > 0 else "."
+            after = host[end + 1] if end + 1 < len(host) else ""
+            if before in ".-" and after in (".", "-") and not is_under(host, domain):
+                return brand, domain
+        return None
+
+
+@dataclass(frozen=True)
+class DomainLists:
+    """Non-brand lists from brands.toml, normalized."""
+
+    allow: frozenset[str] = frozenset()
+    shorteners: frozenset[str] = frozenset()
+    free_hosting: frozenset[str] = frozenset()
+    free_mail: frozenset[str] = frozenset()
+    suspicious_tlds: frozenset[str] = frozenset()
+    delivery_words: tuple[str, ...] = ()
+    payment_words: tuple[str, ...] = ()
+    service_words: frozenset[str] = frozenset()
+    phishing_words: tuple[str, ...] = ()
+
+
+def _under_any(host: str, domains: frozenset[str]) -> str | None:
+    """The entry of `domains` that `host` is (or is a subdomain of), walking labels right to left."""
+    labels = host.split(".")
+    for i in range(len(labels) - 1, -1, -1):
+        candidate = ".".join(labels[i:])
+        if candidate in domains:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Keywords:
+    delivery: tuple[str, ...]
+    payment: tuple[str, ...]
+
+
+class DomainAnalyzer:
+    """Assesses links and sender addresses against protected brands and risky URL shapes.
+
+    Build it once (`DomainAnalyzer.default()` or with your own brands) and share it: it is immutable
+    after construction and safe to use from several threads.
+    """
+
+    def __init__(
+        self, brands: Iterable[Brand], allow: Iterable[str] = (), lists: DomainLists | None = None
+    ) -> None:
+        self.index = BrandIndex(brands)
+        base = lists or DomainLists()
+        self.lists = base
+        self.allow = frozenset(a.lower() for a in allow) | base.allow | frozenset(self.index.domains)
+        self._keywords = ahocorasick.Automaton()
+        for family, words in (("delivery", base.delivery_words), ("payment", base.payment_words)):
+            for word in words:
+                if len(word) >= MIN_FUZZY_TOKEN:
+                    self._keywords.add_word(word, (family, word))
+        self._short_keywords = {
+            w: family
+            for family, words in (("delivery", base.delivery_words), ("payment", base.payment_words))
+            for w in words
+            if len(w) < MIN_FUZZY_TOKEN
+        }
+        if len(self._keywords) == 0:
+            self._keywords.add_word("\x00", ("none", "\x00"))  # an empty automaton cannot be built
+        self._keywords.make_automaton()
+        self._phishing_words = ahocorasick.Automaton()
+        for word in base.phishing_words or ("\x00",):
+            self._phishing_words.add_word(word, word)
+        self._phishing_words.make_automaton()
+
+    @classmethod
+    def default(cls) -> DomainAnalyzer:
+        """The analyzer configured by the `scoring/rules/brands.toml` shipped with the package (cached)."""
+        return _default_analyzer()
+
+    @classmethod
+    def from_toml(cls, data: Mapping[str, Any]) -> DomainAnalyzer:
+        """Build from the parsed structure of a brands.toml file (see that file for the fields)."""
+        brands = [
+            Brand(
+                name=str(b["name"]),
+                tokens=tuple(str(t).lower() for t in b.get("tokens", [b["name"]])),
+                domains=tuple(str(d).lower() for d in b.get("domains", ())),
+                kind=str(b.get("kind", "platform")),
+                context=bool(b.get("context", False)),
+            )
+            for b in data.get("brand", [])
+        ]
+        raw_lists = data.get("lists", {})
+        words = data.get("keywords", {})
+
+        def _set(values: Iterable[str]) -> frozenset[str]:
+            return frozenset(v.lower().strip(".") for v in values)
+
+        lists = DomainLists(
+            allow=_set(raw_lists.get("allow", ())),
+            shorteners=_set(raw_lists.get("shorteners", ())),
+            free_hosting=_set(raw_lists.get("free_hosting", ())),
+            free_mail=_set(raw_lists.get("free_mail", ())),
+            suspicious_tlds=_set(raw_lists.get("suspicious_tlds", ())),
+            delivery_words=tuple(fold_accents(w) for w in words.get("delivery", ())),
+            payment_words=tuple(fold_accents(w) for w in words.get("payment", ())),
+            service_words=_set(fold_accents(w) for w in words.get("service", ())),
+            phishing_words=tuple(fold_accents(w) for w in words.get("phishing", ())),
+        )
+        return cls(brands, lists=lists)
+
+    # --- public interface -------------------------------------------------------------------------------
+
+    def registrable_domain(self, host: str) -> str:
+        """Registrable domain of a host or URL (`https://img.leboncoin.fr:443/x` → `leboncoin.fr`)."""
+        return split_host(parse_url(host).host).registrable
+
+    def is_allowed(self, host: str) -> bool:
+        """True when `host` (or URL) belongs to a protected brand or the allow-list, and is not a free-hosting
+        site carved out of an allowed domain (`sites.google.com/...` is not Google speaking)."""
+        parsed = parse_url(host)
+        return self._allowed(parsed.host)
+
+    def assess_url(self, url: str) -> list[DomainSignal]:
+        """Signals for one link (with or without scheme, defanged or not). Empty for allowed domains.
+
+        At most one spoofed_domain signal (the strongest technique), plus fake_delivery /
+        fake_secure_payment when the host names them, plus url_shortener / phishing_link shape signals.
+        """
+        parsed = parse_url(url)
+        if not parsed.host:
+            return []
+        signals: list[DomainSignal] = []
+        parts = split_host(parsed.host)
+        domain = parts.registrable
+        userinfo_hit = self._userinfo_hit(parsed)
+        if self._allowed(parsed.host):
+            return self._signals_for_hit(userinfo_hit, domain, parsed.host, "url") if userinfo_hit else []
+        hit = self._host_brand_hit(parsed.host, parsed.unicode_host)
+        if userinfo_hit is not None and userinfo_hit.stronger(hit):
+            hit = userinfo_hit
+        path_hit = self._path_brand_hit(parsed.path) if hit is None else None
+        signals.extend(self._signals_for_hit(hit or path_hit, domain, parsed.host, "url"))
+        if hit is None:
+            signals.extend(self._keyword_only_signals(parsed.unicode_host, domain, "url"))
+        signals.extend(self._shape_signals(parsed, domain, brand_found=hit is not None))
+        return signals
+
+    def assess_email(self, address: str) -> list[DomainSignal]:
+        """Signals for a sender address: look-alike sender domain, brand claimed by a free-mail or foreign
+        sender (`leboncoin-noreply@gmail.com`). Empty for a brand's own domain or an ordinary address."""
+        text = defang(address.strip()[:512]).strip("<>\"' ").replace("(at)", "@").replace("[at]", "@")
+        local, at, domain_part = text.rpartition("@")
+        if not at or not local or not domain_part:
+            return []
+        host = normalize_host(domain_part)
+        if not host:
+            return []
+        domain = split_host(host).registrable
+        local = fold_accents(local)
+        freemail = _under_any(host, self.lists.free_mail)
+        if freemail is not None:
+            claim = self._local_part_hit(local, "freemail_brand_claim")
+            return self._signals_for_hit(claim, domain, host, "email", extra_text=local) if claim else []
+        if self._allowed(host):
+            return []
+        hit = self._host_brand_hit(host, decode_idna(host))
+        if hit is None:
+            hit = self._local_part_hit(local, "foreign_domain_brand_claim")
+        return self._signals_for_hit(hit, domain, host, "email", extra_text=local) if hit else []
+
+    # --- brand matching ----------------------------------------------------------------------------------
+
+    def _allowed(self, host: str) -> bool:
+        if not host or is_ip_literal(host):
+            return False
+        base = _under_any(host, self.lists.free_hosting)
+        if base is not None and host != base and not host.startswith("www."):
+            return False
+        return _under_any(host, self.allow) is not None
+
+    def _host_brand_hit(self, host: str, unicode_host: str) -> _BrandHit | None:
+        """The strongest brand imitation in a non-allowed host."""
+        best: _BrandHit | None = None
+        embedded = self.index.find_embedded_domain(host)
+        if embedded is not None:
+            brand, real = embedded
+            best = _BrandHit(
+                brand,
+                "brand_domain_embedded",
+                _TECHNIQUE_WEIGHT["brand_domain_embedded"],
+                "subdomain",
+                real,
+                real,
+            )
+        if is_ip_literal(host):
+            return best
+        parts = split_host(host)
+        has_context = self._context_words(unicode_host)
+        hit = self._label_hit(decode_idna(parts.label), "label", has_context)
+        if hit is not None and hit.stronger(best):
+            best = hit
+        for sub in decode_idna(parts.subdomain).split(".") if parts.subdomain else ():
+            hit = self._label_hit(sub, "subdomain", has_context)
+            if hit is not None and hit.technique != "substitution" and hit.stronger(best):
+                best = _BrandHit(
+                    hit.brand,
+                    "brand_in_subdomain" if hit.weight >= 0.5 else hit.technique,
+                    max(hit.weight, _TECHNIQUE_WEIGHT["brand_in_subdomain"])
+                    if hit.weight >= 0.5
+                    else hit.weight,
+                    "subdomain",
+                    hit.token,
+                    hit.matched,
+                )
+        return best
+
+    def _label_hit(self, label: str, where: str, has_context: bool) -> _BrandHit | None:
+        """Match one DNS label: whole-label imitation first, then brand words inside a compound label."""
+        if not label or len(label) > 63:
+            return None
+        whole = self.index.match_word(label)
+        if whole is not None:
+            brand, token, technique, _ = whole
+            if technique == "exact":
+                technique = "tld_swap" if "-" not in label else "hyphenation"
+            weight = _TECHNIQUE_WEIGHT.get(technique, 0.6)
+            if _needs_context(brand, token, technique) and not has_context:
+                # "ups.de", "apple.pie.com", "lydia.eu": short or ordinary words, weak on their own.
+                weight = min(weight, 0.4)
+            return _BrandHit(brand, technique, weight, where, token, label)
+        best: _BrandHit | None = None
+        for brand, token, _, _ in self.index.find_inside(label):
+            hit = _BrandHit(brand, "brand_in_label", _TECHNIQUE_WEIGHT["brand_in_label"], where, token, token)
+            if hit.stronger(best):
+                best = hit
+        words = [w for w in _PART_SPLIT.split(label) if w]
+        if len(words) > 1:
+            for word in words:
+                match = self.index.match_word(word)
+                if match is None:
+                    continue
+                brand, token, technique, _ = match
+                if _needs_context(brand, token, technique) and not has_context:
+                    continue
+                weight = _TECHNIQUE_WEIGHT["brand_in_label"]
+                if technique not in ("exact", "homoglyph", "idn_homograph"):
+                    # A typo inside a compound label ("leboncoim-paiement") is only as sure as the typo.
+                    weight = min(weight, _TECHNIQUE_WEIGHT.get(technique, 0.4))
+                    technique = f"brand_in_label+{technique}"
+                else:
+                    technique = "brand_in_label"
+                hit = _BrandHit(brand, technique, weight, where, token, word)
+                if hit.stronger(best):
+                    best = hit
+        return best
+
+    def _context_words(self, text: str) -> bool:
+        """True when `text` carries a service, delivery or payment word (makes short brand tokens count)."""
+        words = {w for w in _LOCAL_SPLIT.split(fold_accents(text)) if w}
+        if words & self.lists.service_words:
+            return True
+        return bool(self._keyword_families(text))
+
+    def _local_part_hit(self, local: str, technique: str) -> _BrandHit | None:
+        best: _BrandHit | None = None
+        has_context = self._context_words(local)
+        for brand, token, _, _ in self.index.find_inside(local):
+            best = _BrandHit(brand, technique, _TECHNIQUE_WEIGHT[technique], "local_part", token, token)
+            break
+        if best is None:
+            for word in _LOCAL_SPLIT.split(local):
+                match = self.index.match_word(word) if word else None
+                if match is None:
+                    continue
+                brand, token, edit, _ = match
+                if _needs_context(brand, token, edit) and not has_context:
+                    continue
+                weight = _TECHNIQUE_WEIGHT[technique]
+                if edit not in ("exact", "homoglyph", "idn_homograph"):
+                    weight = min(weight, _TECHNIQUE_WEIGHT.get(edit, 0.4))
+                best = _BrandHit(brand, technique, weight, "local_part", token, word)
+                break
+        return best
+
+    def _userinfo_hit(self, parsed: ParsedUrl) -> _BrandHit | None:
+        """`https://leboncoin.fr@evil.com`: the part before @ is decoration, the browser goes to evil.com."""
+        if not parsed.userinfo:
+            return None
+        info = normalize_host(parsed.userinfo.split(":")[0])
+        for token in _PART_SPLIT.split(info):
+            match = self.index.match_word(token) if token else None
+            if match is not None and match[2] in ("exact", "homoglyph", "idn_homograph"):
+                return _BrandHit(
+                    match[0], "userinfo", _TECHNIQUE_WEIGHT["userinfo"], "userinfo", match[1], token
+                )
+        return None
+
+    def _path_brand_hit(self, path: str) -> _BrandHit | None:
+        """A brand named in the path of an unrelated site (`evil.com/leboncoin/paiement`): weak alone."""
+        if not path or len(path) < 4:
+            return None
+        lowered = fold_accents(path[:256])
+        for brand, token, _, _ in self.index.find_inside(lowered):
+            return _BrandHit(brand, "brand_in_path", _TECHNIQUE_WEIGHT["brand_in_path"], "path", token, token)
+        return None
+
+    # --- signals -----------------------------------------------------------------------------------------
+
+    def _keyword_families(self, text: str) -> dict[str, set[str]]:
+        """Delivery/payment words in a host or local part; brand tokens go first ("colissimo" ≠ "colis")."""
+        folded = fold_accents(text)
+        for _brand, token, _, _ in self.index.find_inside(folded):
+            folded = folded.replace(token, ".")
+        found: dict[str, set[str]] = {}
+        for _, (family, word) in self._keywords.iter(folded):
+            if family != "none":
+                found.setdefault(family, set()).add(word)
+        for word in _LOCAL_SPLIT.split(folded):
+            family = self._short_keywords.get(word)
+            if family is not None:
+                found.setdefault(family, set()).add(word)
+        return found
+
+    def _signals_for_hit(
+        self, hit: _BrandHit | None, domain: str, host: str, source: str, extra_text: str = ""
+    ) -> list[DomainSignal]:
+        if hit is None:
+            return []
+        detail = {
+            "domain": domain,
+            "brand": hit.brand.name,
+            "technique": hit.technique,
+            "host": host,
+            "token": hit.token,
+            "where": hit.where,
+        }
+        signals = [DomainSignal(f"{source}.spoofed_domain", Category.SPOOFED_DOMAIN, hit.weight, detail)]
+        if hit.where == "path":
+            return signals
+        text = decode_idna(host) + "." + extra_text
+        if hit.matched:
+            text = text.replace(hit.matched, ".")
+        families = self._keyword_families(text)
+        specific = min(0.85, hit.weight + 0.1)
+        if "delivery" in families or (hit.brand.kind == "courier" and hit.weight >= 0.5):
+            weight = specific if "delivery" in families else min(0.6, hit.weight)
+            signals.append(
+                DomainSignal(
+                    f"{source}.fake_delivery",
+                    Category.FAKE_DELIVERY,
+                    weight,
+                    {**detail, "keywords": sorted(families.get("delivery", ()))},
+                )
+            )
+        if "payment" in families:
+            signals.append(
+                DomainSignal(
+                    f"{source}.fake_secure_payment",
+                    Category.FAKE_SECURE_PAYMENT,
+                    specific,
+                    {**detail, "keywords": sorted(families["payment"])},
+                )
+            )
+        return signals
+
+    def _keyword_only_signals(self, unicode_host: str, domain: str, source: str) -> list[DomainSignal]:
+        """No brand, but the host is made of delivery/payment words ("suivi-colis-livraison.com")."""
+        families = self._keyword_families(unicode_host)
+        signals = []
+        for family, category in (
+            ("delivery", Category.FAKE_DELIVERY),
+            ("payment", Category.FAKE_SECURE_PAYMENT),
+        ):
+            words = families.get(family, set())
+            if words:
+                weight = 0.45 if len(words) >= 2 else 0.25
+                signals.append(
+                    DomainSignal(
+                        f"{source}.{family}_words",
+                        category,
+                        weight,
+                        {
+                            "domain": domain,
+                            "brand": None,
+                            "technique": f"{family}_words",
+                            "keywords": sorted(words),
+                        },
+                    )
+                )
+        return signals
+
+    def _shape_signals(self, parsed: ParsedUrl, domain: str, brand_found: bool) -> list[DomainSignal]:
+        """Brand-independent URL risk: shorteners, IP hosts, free hosting, odd labels, suspicious TLDs..."""
+        host = parsed.host
+        out: list[DomainSignal] = []
+
+        def add(code: str, category: Category, weight: float, technique: str, **extra: Any) -> None:
+            out.append(
+                DomainSignal(
+                    code, category, weight, {"domain": domain, "brand": None, "technique": technique, **extra}
+                )
+            )
+
+        shortener = _under_any(host, self.lists.shorteners)
+        if shortener is not None:
+            add("url.shortener", Category.URL_SHORTENER, 0.4, "shortener", shortener=shortener)
+            return out
+        if is_ip_literal(host):
+            add("url.ip_host", Category.PHISHING_LINK, 0.55, "ip_literal")
+        else:
+            hosting = _under_any(host, self.lists.free_hosting)
+            if hosting is not None and host != hosting:
+                add("url.free_hosting", Category.PHISHING_LINK, 0.3, "free_hosting", hosting=hosting)
+            parts = split_host(host)
+            tld = parts.suffix.rsplit(".", 1)[-1]
+            if tld in self.lists.suspicious_tlds:
+                add("url.suspicious_tld", Category.PHISHING_LINK, 0.15, "suspicious_tld", tld=tld)
+            label = decode_idna(parts.label)
+            if label.count("-") >= 3 or sum(ch.isdigit() for ch in label) >= 5:
+                add("url.odd_label", Category.PHISHING_LINK, 0.15, "hyphens_or_digits")
+            if _looks_random(label):
+                add("url.random_label", Category.PHISHING_LINK, 0.2, "random_label")
+            if len(host) > 60:
+                add("url.long_host", Category.PHISHING_LINK, 0.3 if len(host) > 120 else 0.15, "long_host")
+            if parts.subdomain.count(".") >= 3:
+                add("url.deep_subdomains", Category.PHISHING_LINK, 0.15, "deep_subdomains")
+            if not brand_found and host != parsed.unicode_host:
+                add("url.idn", Category.PHISHING_LINK, 0.3, "idn_no_brand")
+        if parsed.userinfo:
+            add("url.userinfo", Category.PHISHING_LINK, 0.5, "userinfo")
+        if parsed.port is not None and parsed.port not in _STANDARD_PORTS:
+            add("url.port", Category.PHISHING_LINK, 0.15, "non_standard_port", port=parsed.port)
+        host_words = {w for _, w in self._phishing_words.iter(host)} if self.lists.phishing_words else set()
+        if host_words:
+            add(
+                "url.phishing_words_host",
+                Category.PHISHING_LINK,
+                0.3,
+                "phishing_words",
+                words=sorted(host_words),
+            )
+        elif parsed.path and self.lists.phishing_words:
+            path_words = {w for _, w in self._phishing_words.iter(fold_accents(parsed.path))}
+            if path_words:
+                add(
+                    "url.phishing_words_path",
+                    Category.PHISHING_LINK,
+                    0.1,
+                    "phishing_words",
+                    words=sorted(path_words),
+                )
+        return out
+
+
+def _needs_context(brand: Brand, token: str, technique: str) -> bool:
+    """Short tokens ("ups", "lcl") and ordinary words ("apple", "lydia") only count next to a service/scam
+    word, unless the imitation is a non-ASCII homograph or a digit/letter swap of a long word: nobody
+    writes "app1e" or a Cyrillic "аpple" by accident."""
+    if technique == "idn_homograph":
+        return False
+    if len(token) < MIN_FUZZY_TOKEN:
+        return True
+    return brand.context and technique != "homoglyph"
+
+
+def _looks_random(label: str) -> bool:
+    """Machine-made labels (`xj3k9qwzt`, `a8f3e1c9b2`): few vowels, long consonant runs, mixed digits."""
+    if len(label) < 8 or not label.isascii():
+        return False
+    letters = [ch for ch in label if ch.isalpha()]
+    if not letters:
+        return False
+    vowel_ratio = sum(ch in _VOWELS for ch in letters) / len(letters)
+    run = longest = 0
+    for ch in label:
+        run = run + 1 if ch.isalpha() and ch not in _VOWELS else 0
+        longest = max(longest, run)
+    digits = sum(ch.isdigit() for ch in label)
+    return vowel_ratio < 0.2 or longest >= 5 or (digits >= 3 and len(letters) >= 3 and "-" not in label)
+
+
+@lru_cache(maxsize=1)
+def _default_analyzer() -> DomainAnalyzer:
+    text = resources.files("scoring").joinpath("rules", "brands.toml").read_text(encoding="utf-8")
+    return DomainAnalyzer.from_toml(tomllib.loads(text))
+
+
+def load_brands_version() -> str:
+    """The `version` field of the shipped brands.toml (for rules_version strings)."""
+    text = resources.files("scoring").joinpath("rules", "brands.toml").read_text(encoding="utf-8")
+    return str(tomllib.loads(text).get("version", "unknown"))
+
+
+__all__: Sequence[str] = ["Brand", "BrandIndex", "DomainAnalyzer", "DomainLists", "DomainSignal", "skeleton"]
