@@ -38,6 +38,10 @@ class Settings:
     # A submission still `queued` after this long is re-enqueued by the sweeper.
     sweeper_stale_after_s: float = 30.0
     sweeper_interval_s: float = 10.0
+    # A revision re-enqueued this many times without a verdict is marked `failed` (poison content).
+    score_max_attempts: int = 10
+    # Fault injection for tests only: score_submission sleeps this long before recording.
+    debug_job_delay_s: float = 0.0
     secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
     log_level: str = "INFO"
     environment: str = "development"
@@ -58,7 +62,7 @@ class Settings:
         for key, raw in env.items():
             if not key.startswith("VIGIE_"):
                 continue
-            name = key[len("VIGIE_"):].lower()
+            name = key[len("VIGIE_") :].lower()
             f = known.get(name)
             if f is None:
                 extra[name] = raw
