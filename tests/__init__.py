@@ -1,0 +1,1 @@
+"""Vigie test suite (a package so test modules import as tests.<area>.<module>)."""
