@@ -147,9 +147,18 @@ def _confusables() -> dict[str, str]:
     return table
 
 
+# Typographic punctuation that phrase lists write in ASCII ("m’envoyer" is "m'envoyer").
+_PUNCT_FOLD = {
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "\u2032": "'", "\u00ab": '"', "\u00bb": '"',
+    "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-", "\u2212": "-",
+}  # fmt: skip
+
+
 @functools.lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
     """Fold one non-ASCII character to its matching form ('' for invisible characters)."""
+    if ch in _PUNCT_FOLD:
+        return _PUNCT_FOLD[ch]
     cat = unicodedata.category(ch)
     if cat == "Cf":  # zero-width joiners/spaces, bidi controls, soft hyphen
         return ""
@@ -276,10 +285,11 @@ _TENS = {
     "eighty": 80, "ninety": 90,
 }  # fmt: skip
 _NUMBER_WORDS = sorted({*_UNITS, *_TEENS, *_TENS, "et"}, key=len, reverse=True)
-_W = "(?:" + "|".join(_NUMBER_WORDS) + r")\b"
-# Four or more number words in a row: a phone number read aloud, never ordinary prose.
+_W = r"(?:\d{1,4}|" + "|".join(_NUMBER_WORDS) + r")\b"
+# Four or more number words (or digit groups) in a row, at least one of them a word: a phone number
+# read aloud ("zéro six douze...", "ZÉRO 6 52 26 91 04"), never ordinary prose.
 _NUMBER_RUN = re.compile(rf"\b{_W}(?:[ ,\-]{{1,3}}{_W}){{3,}}")
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z]+|\d+")
 
 
 def _parse_number_words(words: list[str]) -> list[tuple[int, int, str]]:
@@ -289,6 +299,10 @@ def _parse_number_words(words: list[str]) -> list[tuple[int, int, str]]:
     while i < len(words):
         w = words[i]
         start = i
+        if w.isdigit():
+            groups.append((start, i, w))
+            i += 1
+            continue
         if w == "et":
             i += 1
             continue
@@ -330,6 +344,8 @@ def _number_words(text: str) -> Iterator[Edit]:
     for m in _NUMBER_RUN.finditer(text):
         spans = [(w.start(), w.end()) for w in _WORD.finditer(m.group())]
         words = [m.group()[a:b] for a, b in spans]
+        if sum(1 for w in words if not w.isdigit() and w != "et") == 0:
+            continue  # digits only ("06 12 34 56 78"): already a number, leave the layout alone
         groups = _parse_number_words(words)
         base = m.start()
         prev_end: int | None = None
@@ -388,10 +404,24 @@ def _leetspeak(text: str) -> Iterator[Edit]:
                 break
 
 
+# "O6 18 3O 72 42": the letter o typed for a zero inside digit groups (needs a digit in the token).
+_O_FOR_ZERO = re.compile(r"(?<![\w])(?=o*\d)[o\d]*o[o\d]*(?!\w)")
+
+
+def _o_for_zero(text: str) -> Iterator[Edit]:
+    if _O_DIGIT_HINT.search(text) is None:
+        return
+    for m in _O_FOR_ZERO.finditer(text):
+        yield m.start(), m.end(), m.group().replace("o", "0")
+
+
+_O_DIGIT_HINT = re.compile(r"o\d|\do")
+
 _STAGES: tuple[Callable[[str], Iterator[Edit]], ...] = (
     _whitespace,
     _spaced,  # before punctuation, so "j e a n (at) gmail" joins into "jean" first
     _punctuation,
+    _o_for_zero,
     _number_words,
     _leetspeak,
 )
