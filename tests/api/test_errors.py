@@ -1,0 +1,112 @@
+"""Every error class answers RFC 9457 problem+json, names offending fields, and leaks nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from api.problems import Problem
+from tests.api.conftest import bearer, message_body
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert PROBLEM_KEYS <= problem.keys()
+    assert problem["status"] == status
+    assert problem["type"].startswith("/problems/")
+    return problem
+
+
+def test_malformed_json_is_400(client: FlaskClient, submitter: dict[str, str]) -> None:
+    response = client.post("/v1/messages", data='{"text": "abc"', content_type="application/json", headers=submitter)
+    problem = assert_problem(response, 400)
+    assert "abc" not in problem["detail"]  # the body is never echoed
+
+
+def test_non_json_body_is_415(client: FlaskClient, submitter: dict[str, str]) -> None:
+    response = client.post("/v1/messages", data="text=hello", content_type="text/plain", headers=submitter)
+    assert_problem(response, 415)
+
+
+def test_body_over_the_limit_is_413(make_app, make_key) -> None:
+    app = make_app(max_body_bytes=1024)
+    key = make_key("submit")
+    body = message_body(text="x" * 2000)
+    response = app.test_client().post("/v1/messages", json=body, headers=bearer(key))
+    problem = assert_problem(response, 413)
+    assert "1024" in problem["detail"]
+
+
+def test_text_over_max_chars_is_422_on_text(make_app, make_key) -> None:
+    app = make_app(max_text_chars=50)
+    key = make_key("submit")
+    response = app.test_client().post("/v1/messages", json=message_body(text="y" * 51), headers=bearer(key))
+    problem = assert_problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == ["text"]
+    assert "50" in problem["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"conversation_id": "c"}, {"external_id", "text"}),
+        ({**message_body(), "sender": {"account_age_days": -3}}, {"sender.account_age_days"}),
+        ({**message_body(), "sender": {"siret": "12"}, "recipient": {"id": ""}}, {"sender.siret", "recipient.id"}),
+        ({**message_body(), "price": "cheap", "lang": "de"}, {"price", "lang"}),
+        ({**message_body(), "unexpected": 1}, {"unexpected"}),
+        ({**message_body(), "text": "   "}, {"text"}),
+        ({**message_body(), "external_id": "has space"}, {"external_id"}),
+        ([message_body()], {"$"}),
+    ],
+)
+def test_validation_errors_name_every_field_by_json_path(
+    client: FlaskClient, submitter: dict[str, str], body: Any, fields: set[str]
+) -> None:
+    response = client.post("/v1/messages", json=body, headers=submitter)
+    problem = assert_problem(response, 422)
+    assert {e["field"] for e in problem["errors"]} == fields
+    assert all(e["message"] for e in problem["errors"])
+
+
+def test_message_requires_a_conversation_but_listing_does_not(client: FlaskClient, submitter: dict[str, str]) -> None:
+    body = {"external_id": "x1", "text": "Bonjour"}
+    problem = assert_problem(client.post("/v1/messages", json=body, headers=submitter), 422)
+    assert [e["field"] for e in problem["errors"]] == ["conversation_id"]
+    assert client.post("/v1/listings", json=body, headers=submitter).status_code == 202
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405(client: FlaskClient, submitter: dict[str, str]) -> None:
+    assert_problem(client.get("/v1/nothing-here", headers=submitter), 404)
+    response = client.delete("/v1/messages", headers=submitter)
+    assert_problem(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unexpected_error_is_500_without_internals(make_app, make_key) -> None:
+    app = make_app()
+
+    @app.get("/boom")
+    def boom() -> None:  # an endpoint without an access policy: fails closed (admin only)
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    key = make_key("admin")
+    response = app.test_client().get("/boom", headers=bearer(key))
+    problem = assert_problem(response, 500)
+    text = response.get_data(as_text=True)
+    assert "secret internal detail" not in text
+    assert "Traceback" not in text
+    assert problem["type"] == "/problems/internal-error"
+
+
+def test_problem_carries_extension_members_and_headers(app) -> None:
+    with app.test_request_context("/v1/messages"):
+        response = Problem(429, "rate-limited", "slow down", headers={"Retry-After": "7"}).to_response()
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
+    assert response.get_json()["instance"] == "/v1/messages"
