@@ -297,7 +297,8 @@ def to_score_input(revision_row: SubmissionRevision) -> ScoreInput:
 
 
 def find_stale_queued(session: Session, older_than: datetime, limit: int) -> list[tuple[str, int]]:
-    """(submission_id, revision) of revisions still `queued` whose last enqueue is before `older_than`."""
+    """(submission_id, revision) of revisions still `queued` whose last enqueue is before `older_than`,
+    oldest first."""
     rows = session.execute(
         select(SubmissionRevision.submission_id, SubmissionRevision.revision)
         .where(SubmissionRevision.status == "queued", SubmissionRevision.enqueued_at < older_than)
@@ -307,9 +308,18 @@ def find_stale_queued(session: Session, older_than: datetime, limit: int) -> lis
     return [(row.submission_id, row.revision) for row in rows]
 
 
-def mark_requeued(session: Session, items: list[tuple[str, int]], now: datetime) -> None:
-    """Record that these revisions were enqueued again at `now` (bumps `attempts`). Does not commit."""
+def mark_requeued(
+    session: Session, items: list[tuple[str, int]], now: datetime, count_attempt: bool = True
+) -> None:
+    """Record that these still-queued revisions were (re-)enqueued or checked at `now`.
+
+    `count_attempt` bumps `attempts` (a real re-enqueue); without it the revision only moves to the
+    back of the sweeper's scan order (its job was found still waiting in Redis). Does not commit.
+    """
     for submission_id, revision in items:
+        values: dict[str, Any] = {"enqueued_at": now}
+        if count_attempt:
+            values["attempts"] = SubmissionRevision.attempts + 1
         session.execute(
             update(SubmissionRevision)
             .where(
@@ -317,5 +327,49 @@ def mark_requeued(session: Session, items: list[tuple[str, int]], now: datetime)
                 SubmissionRevision.revision == revision,
                 SubmissionRevision.status == "queued",
             )
-            .values(enqueued_at=now, attempts=SubmissionRevision.attempts + 1)
+            .values(**values)
         )
+
+
+def mark_failed(session: Session, submission_id: str, revision: int, reason: str) -> bool:
+    """Give up on a queued revision (content that cannot be scored). Audited; does not commit.
+
+    Returns False when the revision is not `queued` any more (already scored, for instance).
+    """
+    result = session.execute(
+        update(SubmissionRevision)
+        .where(
+            SubmissionRevision.submission_id == submission_id,
+            SubmissionRevision.revision == revision,
+            SubmissionRevision.status == "queued",
+        )
+        .values(status="failed")
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    audit.record(
+        session,
+        audit.SYSTEM_ACTOR,
+        "submission.failed",
+        "submission",
+        submission_id,
+        {"revision": revision, "reason": reason},
+    )
+    return True
+
+
+def fail_exhausted(session: Session, older_than: datetime, max_attempts: int, limit: int = 100) -> int:
+    """Mark `failed` the stale queued revisions already re-enqueued `max_attempts` times. Does not commit.
+
+    Without this cap, content that crashes or hangs every worker would be re-enqueued forever.
+    """
+    rows = session.execute(
+        select(SubmissionRevision.submission_id, SubmissionRevision.revision)
+        .where(
+            SubmissionRevision.status == "queued",
+            SubmissionRevision.enqueued_at < older_than,
+            SubmissionRevision.attempts >= max_attempts,
+        )
+        .limit(limit)
+    ).all()
+    return sum(mark_failed(session, sid, rev, "max_attempts") for sid, rev in rows)

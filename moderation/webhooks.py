@@ -102,6 +102,19 @@ def due_events(session: Session, now: datetime, limit: int) -> list[WebhookEvent
     )
 
 
+def pending_event_ids(session: Session, subject_ids: list[str]) -> list[str]:
+    """Ids of pending events about these subjects (to enqueue their delivery right after commit)."""
+    if not subject_ids:
+        return []
+    return list(
+        session.scalars(
+            select(WebhookEvent.id).where(
+                WebhookEvent.subject_id.in_(subject_ids), WebhookEvent.status == "pending"
+            )
+        )
+    )
+
+
 def lease(session: Session, event_ids: list[str], now: datetime) -> None:
     """Push the next attempt of events just handed to a worker past DELIVERY_LEASE. Does not commit."""
     if event_ids:

@@ -1,0 +1,70 @@
+"""The worker process's long-lived state, built once by the entry point before any job runs.
+
+Jobs take ids only; everything heavy (the loaded model, the engine and its pool, Redis clients)
+lives here so it is created once per process, not once per job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from rq import Queue
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from moderation.db import make_engine, make_session_factory
+from moderation.settings import Settings
+from workers.queues import make_redis, score_queue, webhook_queue
+from workers.scoring import Scorer
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    scorer: Scorer
+    redis: Redis
+    score_queue: Queue
+    webhook_queue: Queue
+
+
+_current: WorkerContext | None = None
+
+
+def load_scorer(settings: Settings) -> Scorer:
+    """Load the scoring model named by `settings.model_path` (the shipped artifact when empty)."""
+    from scoring.engine import Scorer as EngineScorer
+
+    if settings.model_path:
+        return EngineScorer.load(settings.model_path)
+    return EngineScorer.load()
+
+
+def build_context(settings: Settings, scorer: Scorer | None = None) -> WorkerContext:
+    """Create engine, Redis client and queues from `settings`; load the model unless `scorer` is given."""
+    engine = make_engine(settings)
+    redis = make_redis(settings.redis_url)
+    return WorkerContext(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        scorer=scorer if scorer is not None else load_scorer(settings),
+        redis=redis,
+        score_queue=score_queue(redis, settings),
+        webhook_queue=webhook_queue(redis, settings),
+    )
+
+
+def set_context(context: WorkerContext | None) -> None:
+    """Install (or clear, with None) the context jobs in this process use."""
+    global _current
+    _current = context
+
+
+def current_context() -> WorkerContext:
+    """The installed context; raises RuntimeError when the process was not started as a worker."""
+    if _current is None:
+        raise RuntimeError("no worker context: start workers with workers.worker.run_worker(settings)")
+    return _current

@@ -1,0 +1,89 @@
+"""The worker entry point (composition root #2): build everything from Settings, load the model
+once, start a sweeper thread, then process jobs.
+
+`SimpleWorker` (jobs run in this process) is the default: with the model already loaded, forking a
+work horse per job only adds cost (see bench/bench_worker.py and docs for the figures), and a
+sweeper thread would not survive a fork anyway. A job that crashes the process is recovered by the
+sweeper of another worker (or of this one once restarted).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from rq import SimpleWorker, Worker, get_current_job
+from rq.serializers import JSONSerializer
+
+from moderation.settings import Settings
+from workers.context import WorkerContext, build_context, set_context
+from workers.scoring import Scorer
+from workers.sweeper import start_sweeper_thread
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [job=%(job_id)s] %(message)s"
+
+
+class JobIdFilter(logging.Filter):
+    """Adds `job_id` (the current RQ job, "-" outside jobs) to every record. Job ids contain the
+    submission id and revision, never content."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        job = get_current_job()
+        record.job_id = job.id if job is not None else "-"
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr with the job id on each line; idempotent."""
+    root = logging.getLogger()
+    if any(isinstance(f, JobIdFilter) for h in root.handlers for f in h.filters):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(JobIdFilter())
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def make_worker(ctx: WorkerContext, worker_class: type[Worker] | type[SimpleWorker] = SimpleWorker) -> Worker:
+    """An RQ worker on the scoring and webhook queues, JSON serializer (never pickle)."""
+    worker = worker_class(
+        [ctx.score_queue, ctx.webhook_queue],
+        connection=ctx.redis,
+        serializer=JSONSerializer,
+        name=f"vigie-{os.uname().nodename}-{os.getpid()}",
+    )
+    return worker  # type: ignore[return-value]
+
+
+def run_worker(
+    settings: Settings,
+    burst: bool = False,
+    *,
+    scorer: Scorer | None = None,
+    worker_class: type[Worker] | type[SimpleWorker] = SimpleWorker,
+    with_sweeper: bool | None = None,
+) -> bool:
+    """Run a worker until stopped (or, with `burst`, until the queues are empty).
+
+    The model is loaded before the first job (and before any fork). A sweeper thread runs alongside
+    unless `with_sweeper` is False (default: on, except in burst mode). Returns whether any job ran.
+    """
+    configure_logging(settings.log_level)
+    ctx = build_context(settings, scorer)
+    set_context(ctx)
+    sweeper = None
+    if with_sweeper if with_sweeper is not None else not burst:
+        sweeper = start_sweeper_thread(ctx.session_factory, ctx.score_queue, settings, ctx.webhook_queue)
+    try:
+        worker = make_worker(ctx, worker_class)
+        return bool(worker.work(burst=burst, logging_level=settings.log_level.upper()))
+    finally:
+        if sweeper is not None:
+            thread, stop = sweeper
+            stop.set()
+            thread.join(timeout=5)
+        set_context(None)
+        ctx.engine.dispose()
+        ctx.redis.close()
