@@ -58,11 +58,10 @@ def default_scorer_loader(settings: Settings) -> Callable[[], Scorer]:
     """A loader for the shipped model (or `settings.model_path` when set)."""
 
     def load() -> Scorer:
-        from scoring.engine import Scorer
+        # The same loader as the worker's, so both paths always score with the same model.
+        from workers.context import load_scorer
 
-        if settings.model_path:
-            return Scorer.load(settings.model_path)
-        return Scorer.load()
+        return cast("Scorer", load_scorer(settings))
 
     return load
 

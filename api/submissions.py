@@ -148,13 +148,13 @@ def _score_within_budget(svc: Services, outcome: SubmitOutcome) -> bool:
     """Score in this process; False (caller falls back to the queue) past the budget or on error."""
     from workers.scoring import score_and_record
 
-    def job() -> object:
+    def job() -> bool:
         scorer = svc.scorer.get()
-        return score_and_record(svc.session_factory, scorer, outcome.submission_id, outcome.revision)
+        return score_and_record(svc.session_factory, scorer, outcome.submission_id, outcome.revision).assessed
 
     future = svc.sync_pool.submit(job)
     try:
-        future.result(timeout=svc.settings.sync_budget_ms / 1000)
+        assessed = future.result(timeout=svc.settings.sync_budget_ms / 1000)
     except FutureTimeout:
         # A job still waiting for a pool thread is dropped; a running one finishes harmlessly
         # (recording an assessment is idempotent per revision).
@@ -165,7 +165,7 @@ def _score_within_budget(svc: Services, outcome: SubmitOutcome) -> bool:
         log.exception("sync scoring failed for submission %s", outcome.submission_id)
         svc.metrics.sync_fallbacks.labels("error").inc()
         return False
-    return True
+    return assessed
 
 
 def _read(kind: Kind, submission_id: str) -> Response:

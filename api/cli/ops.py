@@ -157,9 +157,34 @@ def worker(burst: bool) -> None:
 @click.command()
 def sweeper() -> None:
     """Run the sweeper alone: re-enqueue revisions stuck in 'queued' and due webhook events."""
-    from workers.sweeper import run_sweeper_from_settings
+    import signal
+    import threading
 
-    run_sweeper_from_settings(_settings())
+    from moderation.db import make_engine, make_session_factory
+    from workers.queues import make_redis, score_queue, webhook_queue
+    from workers.sweeper import run_sweeper
+    from workers.worker import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings)
+    redis = make_redis(settings.redis_url)
+    stop = threading.Event()
+    # SIGTERM (process managers, `make run` on exit) ends the loop after the current pass.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_sweeper(
+            make_session_factory(engine),
+            score_queue(redis, settings),
+            settings,
+            stop,
+            webhook_queue=webhook_queue(redis, settings),
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+        redis.close()
 
 
 # --- demo data --------------------------------------------------------------------------------
