@@ -65,7 +65,7 @@ def test_revoked_key_is_refused(app: Flask, client: FlaskClient, make_key) -> No
     key = make_key("read")
     assert client.get("/v1/messages/0123456789abcdef0123456789abcdef", headers=bearer(key)).status_code == 404
     with app.extensions["vigie"].session_factory() as session:
-        revoke_key(session, key.split("_")[1])
+        revoke_key(session, key.split("_", 2)[1])
         session.commit()
     response = client.get("/v1/messages/0123456789abcdef0123456789abcdef", headers=bearer(key))
     assert response.status_code == 401
