@@ -74,7 +74,9 @@ def submitter(make_key: KeyMaker) -> dict[str, str]:
     return bearer(make_key("submit", "read"))
 
 
-def message_body(external_id: str = "msg-1", text: str = "Bonjour, l'annonce est toujours dispo ?") -> dict[str, Any]:
+def message_body(
+    external_id: str = "msg-1", text: str = "Bonjour, l'annonce est toujours dispo ?"
+) -> dict[str, Any]:
     return {"external_id": external_id, "conversation_id": "conv-1", "text": text, "lang": "fr"}
 
 

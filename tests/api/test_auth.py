@@ -47,7 +47,9 @@ def test_every_protected_route_refuses_a_missing_or_malformed_key(app: Flask, cl
     assert checked >= 5  # messages and listings (POST + GET) and metrics at least
 
 
-def test_every_protected_route_refuses_a_key_without_its_scope(app: Flask, client: FlaskClient, make_key) -> None:
+def test_every_protected_route_refuses_a_key_without_its_scope(
+    app: Flask, client: FlaskClient, make_key
+) -> None:
     for endpoint, method, url in routes(app):
         policy = policy_for(app, endpoint)
         if policy.public:

@@ -71,7 +71,12 @@ def test_demo_lines_map_to_api_requests() -> None:
         {"id": "d1", "kind": "message", "text": "Salut", "label": "scam", "sender": {"id": "u1"}}
     )
     assert route == "/v1/messages"
-    assert body == {"external_id": "d1", "text": "Salut", "sender": {"id": "u1"}, "conversation_id": "demo-d1"}
+    assert body == {
+        "external_id": "d1",
+        "text": "Salut",
+        "sender": {"id": "u1"},
+        "conversation_id": "demo-d1",
+    }
     route, body = demo_requests({"id": "a1", "kind": "listing", "text": "Vélo", "price": 80, "notes": "x"})
     assert route == "/v1/listings"
     assert body == {"external_id": "a1", "text": "Vélo", "price": 80}

@@ -42,7 +42,9 @@ def test_submit_operations_document_every_error_and_the_sync_mode(client: FlaskC
     spec = client.get("/openapi.json").get_json()
     op = spec["paths"]["/v1/messages"]["post"]
     assert {"200", "202", "400", "409", "413", "415", "422"} <= op["responses"].keys()
-    assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/MessageIn"}
+    assert op["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MessageIn"
+    }
     assert [p["name"] for p in op["parameters"]] == ["mode"]
     message = spec["components"]["schemas"]["MessageIn"]
     assert {"external_id", "conversation_id", "text"} <= set(message["required"])

@@ -87,6 +87,14 @@ def test_metrics_count_requests_and_submissions(client: FlaskClient, submitter: 
     assert 'vigie_submissions_total{kind="message",outcome="created"} 1.0' in text
     assert 'vigie_submissions_total{kind="message",outcome="replayed"} 1.0' in text
     assert 'vigie_submissions_total{kind="listing",outcome="created"} 1.0' in text
-    assert 'vigie_http_requests_total{endpoint="submissions.create_message",method="POST",status="202"} 2.0' in text
-    assert 'vigie_http_requests_total{endpoint="submissions.get_message",method="GET",status="404"} 1.0' in text
-    assert 'vigie_http_request_duration_seconds_count{endpoint="submissions.create_listing",method="POST"} 1.0' in text
+    assert (
+        'vigie_http_requests_total{endpoint="submissions.create_message",method="POST",status="202"} 2.0'
+        in text
+    )
+    assert (
+        'vigie_http_requests_total{endpoint="submissions.get_message",method="GET",status="404"} 1.0' in text
+    )
+    assert (
+        'vigie_http_request_duration_seconds_count{endpoint="submissions.create_listing",method="POST"} 1.0'
+        in text
+    )

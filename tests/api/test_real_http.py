@@ -31,7 +31,9 @@ def vigie_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "from api.cli import main; main()"]
 
 
-def call(method: str, url: str, key: str | None = None, body: Any = None) -> tuple[int, dict[str, str], bytes]:
+def call(
+    method: str, url: str, key: str | None = None, body: Any = None
+) -> tuple[int, dict[str, str], bytes]:
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"

@@ -80,7 +80,9 @@ def test_edited_listing_becomes_a_new_revision(client: FlaskClient, submitter: d
     assert sorted(queue.job_ids) == sorted(f"score-{first.get_json()['id']}-{rev}" for rev in (1, 2))
 
 
-def test_messages_and_listings_are_separate_namespaces(client: FlaskClient, submitter: dict[str, str]) -> None:
+def test_messages_and_listings_are_separate_namespaces(
+    client: FlaskClient, submitter: dict[str, str]
+) -> None:
     message = client.post("/v1/messages", json=message_body("same-id"), headers=submitter)
     listing = client.post("/v1/listings", json={"external_id": "same-id", "text": "Table"}, headers=submitter)
 
