@@ -296,6 +296,16 @@ def read_artifact(skops_path: Path, expected_kind: str) -> tuple[LinearParams, d
     if untrusted:
         raise ArtifactMismatchError(f"{skops_path.name}: refusing untrusted types {untrusted}")
     raw = sio.load(skops_path, trusted=_trusted_types())
+    # skops trusts scikit-learn estimators by default; this artifact never holds one, so anything but
+    # the expected scalars and numeric arrays is refused as well.
+    if not isinstance(raw, dict) or set(raw) != _PAYLOAD_KEYS:
+        raise ArtifactMismatchError(f"{skops_path.name}: unexpected payload layout")
+    for key, value in raw.items():
+        ok = isinstance(value, str | int | float) or (
+            isinstance(value, np.ndarray) and value.dtype.kind in "if"
+        )
+        if not ok:
+            raise ArtifactMismatchError(f"{skops_path.name}: unexpected {type(value).__name__} for {key!r}")
     try:
         params = LinearParams(
             kind=str(raw["kind"]),
@@ -314,6 +324,11 @@ def read_artifact(skops_path: Path, expected_kind: str) -> tuple[LinearParams, d
     if params.kind != expected_kind:
         raise ArtifactMismatchError(f"{skops_path.name}: a {params.kind!r} model, expected {expected_kind!r}")
     return params, metadata
+
+
+_PAYLOAD_KEYS = frozenset(
+    {"kind", "n_bits", "active", "idf", "coef", "default_idf", "intercept", "platt_a", "platt_b", "threshold"}
+)
 
 
 def params_payload(params: LinearParams) -> dict[str, Any]:
