@@ -1,0 +1,268 @@
+"""API and pipeline benchmark: a real stack, measured from a second process over loopback.
+
+Starts a private redis-server, migrates a SQLite database in a temporary data dir, runs
+`vigie serve` (gunicorn) and one `vigie worker`, then measures:
+  1. async submit latency (POST /v1/messages -> 202), sequential, p50/p99;
+  2. sync submit latency (POST /v1/messages?mode=sync -> 200 with a verdict), p50/p99;
+  3. sustained end-to-end throughput: concurrent clients submit for a fixed time, then the
+     clock stops when the last submission has its assessment in the database.
+Prints a table and writes var/bench/bench_api.json. Every phase is bounded in time.
+
+    python bench/bench_api.py [--async-n 300] [--sync-n 150] [--duration 10] [--clients 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+# Written for this benchmark (French marketplace chat, honest and scam-like); varied so the
+# scorer sees realistic lengths and patterns.
+_OPENERS = ["Bonjour", "Salut", "Bonsoir", "Hello", "Bonjour madame", "Bonjour monsieur"]
+_BODIES = [
+    "est-ce que le vélo est toujours disponible ? Je peux passer samedi matin.",
+    "je suis intéressé, on peut se retrouver devant la gare pour la remise en main propre ?",
+    "je vous paie par PayPal entre amis, envoyez-moi votre adresse mail pour le paiement.",
+    "contactez-moi sur WhatsApp au 06 12 34 56 78, c'est plus simple pour discuter.",
+    "mon transporteur passera récupérer le colis, validez la réception des fonds sur ce lien.",
+    "merci de confirmer votre paiement sécurisé ici : leboncoin-paiement-securise.com/validation",
+    "le prix est-il négociable ? Je propose 80 euros, paiement sur la plateforme.",
+    "pouvez-vous m'envoyer le code reçu par SMS pour finaliser la transaction ?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def message(i: int, tag: str) -> dict[str, Any]:
+    rng = random.Random(i)
+    text = f"{rng.choice(_OPENERS)}, {rng.choice(_BODIES)} (réf {i})"
+    return {"external_id": f"{tag}-{i}", "conversation_id": f"conv-{i % 97}", "text": text, "lang": "fr"}
+
+
+def post(port: int, path: str, key: str, body: dict[str, Any]) -> int:
+    # gunicorn's sync workers close the connection after each response: one connection per request.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            path,
+            body=json.dumps(body),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+@contextmanager
+def stack(data_dir: Path, web_workers: int) -> Iterator[tuple[int, str, Path]]:
+    """A running stack: yields (API port, admin key, SQLite path); stops every process at exit."""
+    redis_port, api_port = free_port(), free_port()
+    db_path = data_dir / "vigie.sqlite3"
+    env = {
+        **os.environ,
+        "VIGIE_DATA_DIR": str(data_dir),
+        "VIGIE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "VIGIE_RATE_LIMIT_PER_MINUTE": "10000000",
+        "VIGIE_LOG_LEVEL": "WARNING",
+    }
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True)
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, argv: list[str]) -> None:
+        out = (logs / f"{name}.log").open("wb")
+        procs.append(subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True))
+
+    try:
+        start(
+            "redis",
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+             "--appendonly", "yes", "--save", ""],
+        )  # fmt: skip
+        subprocess.run([BIN / "vigie", "db", "migrate"], env=env, check=True, capture_output=True)
+        created = subprocess.run(
+            [BIN / "vigie", "keys", "create", "--name", "bench", "--scopes", "submit,read,admin"],
+            env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        key = created.stdout.strip().splitlines()[-1]
+        start("api", [str(BIN / "vigie"), "serve", "--port", str(api_port), "--workers", str(web_workers)])
+        start("worker", [str(BIN / "vigie"), "worker"])
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", api_port, timeout=2)
+                conn.request("GET", "/readyz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"stack did not start; logs in {logs}")
+            time.sleep(0.2)
+        time.sleep(1.5)  # let every gunicorn worker finish warming its Scorer
+        yield api_port, key, db_path
+    finally:
+        for proc in reversed(procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def measure_latency(port: int, key: str, n: int, path: str, tag: str, limit_s: float) -> dict[str, Any]:
+    latencies, statuses = [], {}
+    stop_at = time.monotonic() + limit_s
+    for i in range(n):
+        if time.monotonic() > stop_at:
+            break
+        started = time.perf_counter()
+        status = post(port, path, key, message(i, tag))
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+    return {
+        "n": len(latencies),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "mean_ms": round(statistics.fmean(latencies), 2),
+        "statuses": statuses,
+    }
+
+
+def count_assessed(db_path: Path, prefix: str) -> int:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM assessments a JOIN submissions s ON s.id = a.submission_id "
+            "WHERE s.external_id LIKE ?",
+            (prefix + "-%",),
+        ).fetchone()
+    return int(row[0])
+
+
+def measure_throughput(port: int, key: str, db_path: Path, duration_s: float, clients: int) -> dict[str, Any]:
+    tag = "e2e"
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+    accepted = [0]
+    stop_at = time.monotonic() + duration_s
+
+    def client() -> None:
+        while time.monotonic() < stop_at:
+            with lock:
+                i = next(counter)
+            if post(port, "/v1/messages", key, message(i, tag)) == 202:
+                with lock:
+                    accepted[0] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    submit_elapsed = time.monotonic() - started
+    # Drain: bounded wait for the worker to finish the backlog.
+    drain_deadline = time.monotonic() + max(60.0, 6 * duration_s)
+    done = count_assessed(db_path, tag)
+    while done < accepted[0] and time.monotonic() < drain_deadline:
+        time.sleep(0.25)
+        done = count_assessed(db_path, tag)
+    elapsed = time.monotonic() - started
+    return {
+        "clients": clients,
+        "submitted": accepted[0],
+        "assessed": done,
+        "submit_rate_per_s": round(accepted[0] / submit_elapsed, 1),
+        "end_to_end_per_s": round(done / elapsed, 1),
+        "elapsed_s": round(elapsed, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--async-n", type=int, default=300)
+    parser.add_argument("--sync-n", type=int, default=150)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of sustained submission")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench" / "bench_api.json")
+    args = parser.parse_args()
+    if shutil.which("redis-server") is None:
+        print("redis-server not found (scripts/ensure_redis.sh installs it)", file=sys.stderr)
+        return 1
+
+    with (
+        tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp,
+        stack(Path(tmp), args.web_workers) as (port, key, db_path),
+    ):
+        results = {
+            "async_submit": measure_latency(port, key, args.async_n, "/v1/messages", "async", 60),
+            "sync_submit": measure_latency(port, key, args.sync_n, "/v1/messages?mode=sync", "sync", 60),
+            "pipeline": measure_throughput(port, key, db_path, args.duration, args.clients),
+        }
+    results["environment"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "web_workers": args.web_workers,
+        "database": "sqlite (WAL)",
+        "worker": "1 x vigie worker",
+    }
+    print_table(results)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten: {args.output}")
+    return 0
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\n{'measure':34} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    for name in ("async_submit", "sync_submit"):
+        r = results[name]
+        print(f"{name:34} {r['n']:>6} {r['p50_ms']:>8} {r['p99_ms']:>8}  {r['statuses']}")
+    p = results["pipeline"]
+    print(
+        f"\npipeline ({p['clients']} clients): submitted {p['submitted']} at {p['submit_rate_per_s']}/s; "
+        f"assessed {p['assessed']}; end to end {p['end_to_end_per_s']}/s over {p['elapsed_s']} s"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
