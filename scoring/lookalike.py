@@ -69,8 +69,24 @@ class Brand:
     tokens: tuple[str, ...]
     domains: tuple[str, ...]
     kind: str = "platform"
-    # The token is also an everyday word or first name: inside longer text it needs a service/scam word.
-    context: bool = False
+    # Tokens that are everyday words ("apple", "orange"): they count only next to a service/scam word.
+    context: frozenset[str] = frozenset()
+    # Tokens that are first names ("lydia", "ameli"): whole words in hosts, need context in e-mail locals.
+    names: frozenset[str] = frozenset()
+    # Worldwide brand with many honest country domains (google.ca, amazon.de).
+    worldwide: bool = False
+    # Words that, next to a context/short token, make it the brand ("apple" + "icloud", "orange" + "sms").
+    context_words: tuple[str, ...] = ()
+
+    def token_class(self, token: str) -> str:
+        """ "short" (< 5 chars), "context", "name" or "plain": how much evidence the token needs."""
+        if len(token) < MIN_FUZZY_TOKEN:
+            return "short"
+        if token in self.context:
+            return "context"
+        if token in self.names:
+            return "name"
+        return "plain"
 
 
 # --- confusable skeleton -------------------------------------------------------------------------------
@@ -227,6 +243,7 @@ _TECHNIQUE_WEIGHT = {
     "edit": 0.4,
     "two_edits": 0.6,
     "brand_in_path": 0.35,
+    "brand_split_across_labels": 0.7,
     "freemail_brand_claim": 0.85,
     "foreign_domain_brand_claim": 0.5,
 }
@@ -246,14 +263,18 @@ class _BrandHit:
 
 
 class BrandIndex:
-    """Brand tokens indexed for O(labels) look-ups: exact, skeleton, length buckets and one automaton."""
+    """Brand tokens indexed so that checking a word costs O(its length), whatever the number of brands.
+
+    Exact tokens and confusable skeletons are dict look-ups; edit distance goes through a
+    symmetric-deletion index (every token skeleton with one or two letters deleted), so only the rare
+    real candidates are verified with Damerau-Levenshtein; substrings go through one Aho-Corasick pass.
+    """
 
     def __init__(self, brands: Iterable[Brand]) -> None:
         self.brands = tuple(brands)
         self.exact: dict[str, Brand] = {}
         self.by_skeleton: dict[str, tuple[Brand, str]] = {}
-        self.by_length: dict[int, list[tuple[str, str, Brand]]] = {}
-        self.bounded: dict[str, tuple[Brand, str]] = {}  # skeleton of short/context tokens → brand
+        self.deletions: dict[str, list[tuple[str, str, Brand]]] = {}
         self.domains: dict[str, Brand] = {}
         self._anywhere = ahocorasick.Automaton()
         self._embedded = ahocorasick.Automaton()
@@ -264,23 +285,28 @@ class BrandIndex:
                 self.exact.setdefault(flat, brand)
                 self.by_skeleton.setdefault(skel, (brand, flat))
                 if len(flat) >= MIN_FUZZY_TOKEN:
-                    self.by_length.setdefault(len(skel), []).append((skel, flat, brand))
-                if len(flat) < MIN_FUZZY_TOKEN or brand.context:
-                    self.bounded.setdefault(skel, (brand, flat))
-                else:
+                    depth = 2 if len(flat) >= TWO_EDITS_FROM else 1
+                    for variant in _deletions(skel, depth):
+                        self.deletions.setdefault(variant, []).append((skel, flat, brand))
                     self._anywhere.add_word(skel, (skel, brand, flat))
             for domain in brand.domains:
                 self.domains.setdefault(domain, brand)
                 if "." in domain:
                     self._embedded.add_word(domain, (domain, brand))
-        self._anywhere.make_automaton()
-        self._embedded.make_automaton()
+        for automaton in (self._anywhere, self._embedded):
+            if len(automaton) == 0:
+                automaton.add_word("\x00", None)  # pyahocorasick cannot finalize an empty automaton
+            automaton.make_automaton()
 
     def match_word(self, word: str) -> tuple[Brand, str, str, int] | None:
-        """Match one hyphen-free word against brand tokens: (brand, token, technique, distance)."""
-        if not word:
-            return None
+        """Match one word (hyphens ignored) against brand tokens: (brand, token, technique, distance).
+
+        technique: "exact", "homoglyph" (ASCII look-alike skeleton), "idn_homograph" (non-ASCII),
+        an edit name from `classify_edit`, "two_edits" or "homoglyph_typo".
+        """
         flat = word.replace("-", "")
+        if not flat:
+            return None
         if flat in self.exact:
             return self.exact[flat], flat, "exact", 0
         skel = skeleton(flat)
@@ -290,36 +316,54 @@ class BrandIndex:
         if len(skel) < MIN_FUZZY_TOKEN - 1 or len(skel) > 40:
             return None
         best: tuple[Brand, str, str, int] | None = None
-        for length in range(len(skel) - 2, len(skel) + 3):
-            for token_skel, token, brand in self.by_length.get(length, ()):
+        seen: set[str] = set()
+        for variant in _deletions(skel, 2 if len(skel) >= TWO_EDITS_FROM - 2 else 1):
+            for token_skel, token, brand in self.deletions.get(variant, ()):
+                if token_skel in seen:
+                    continue
+                seen.add(token_skel)
                 limit = 2 if len(token) >= TWO_EDITS_FROM else 1
                 distance = damerau_levenshtein(skel, token_skel, limit)
-                if distance <= limit and (best is None or distance < best[3]):
-                    if distance == 2:
-                        technique = "two_edits"
-                    else:
-                        raw = damerau_levenshtein(flat, token, 1) if flat.isascii() else 2
-                        technique = classify_edit(flat, token) if raw == 1 else "homoglyph_typo"
-                    best = (brand, token, technique, distance)
+                if distance > limit or (best is not None and distance >= best[3]):
+                    continue
+                if distance == 2:
+                    technique = "two_edits"
+                elif flat.isascii() and damerau_levenshtein(flat, token, 1) == 1:
+                    technique = classify_edit(flat, token)
+                else:
+                    technique = "homoglyph_typo"
+                best = (brand, token, technique, distance)
         return best
 
-    def find_inside(self, text: str) -> list[tuple[Brand, str, int, int]]:
-        """Long, non-context brand tokens anywhere in the skeleton of `text`: (brand, token, start, end)."""
-        skel = skeleton(text)
-        hits = []
-        for end, (token_skel, brand, token) in self._anywhere.iter(skel):
-            hits.append((brand, token, end - len(token_skel) + 1, end + 1))
-        return hits
+    def find_inside(self, text: str) -> list[tuple[Brand, str]]:
+        """Brand tokens of 5+ characters anywhere in the skeleton of `text`: (brand, token)."""
+        return [(brand, token) for _, (_, brand, token) in self._anywhere.iter(skeleton(text))]
 
-    def find_embedded_domain(self, host: str) -> tuple[Brand, str] | None:
-        """A brand's real domain written inside a host that is not under it (`leboncoin.fr.evil.com`)."""
-        for end, (domain, brand) in self._embedded.iter(host):
+    def find_embedded_domain(self, host: str, registrable: str) -> tuple[Brand, str] | None:
+        """A brand's real domain written inside a host that is not under it: in the subdomain part
+        (`leboncoin.fr.evil.com`) or glued to the registrable label (`paypal.com-receive.money`)."""
+        registrable_start = len(host) - len(registrable)
+        for end, value in self._embedded.iter(host):
+            if value is None:
+                continue
+            domain, brand = value
             start = end - len(domain) + 1
             before = host[start - 1] if start > 0 else "."
             after = host[end + 1] if end + 1 < len(host) else ""
-            if before in ".-" and after in (".", "-") and not is_under(host, domain):
+            in_subdomain = end < registrable_start - 1 and after == "."
+            if before in ".-" and (in_subdomain or after == "-") and not is_under(host, domain):
                 return brand, domain
         return None
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    """`word` and every string obtained by deleting up to `depth` characters (symmetric-delete index)."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
 
 
 @dataclass(frozen=True)
@@ -385,6 +429,13 @@ class DomainAnalyzer:
         for word in base.phishing_words or ("\x00",):
             self._phishing_words.add_word(word, word)
         self._phishing_words.make_automaton()
+        self._service_words = ahocorasick.Automaton()
+        for word in base.service_words:
+            if len(word) >= MIN_FUZZY_TOKEN:
+                self._service_words.add_word(word, word)
+        if len(self._service_words) == 0:
+            self._service_words.add_word("\x00", "\x00")
+        self._service_words.make_automaton()
 
     @classmethod
     def default(cls) -> DomainAnalyzer:
@@ -400,7 +451,10 @@ class DomainAnalyzer:
                 tokens=tuple(str(t).lower() for t in b.get("tokens", [b["name"]])),
                 domains=tuple(str(d).lower() for d in b.get("domains", ())),
                 kind=str(b.get("kind", "platform")),
-                context=bool(b.get("context", False)),
+                context=frozenset(str(t).lower() for t in b.get("context", ())),
+                names=frozenset(str(t).lower() for t in b.get("names", ())),
+                worldwide=bool(b.get("global", False)),
+                context_words=tuple(fold_accents(str(w)) for w in b.get("context_words", ())),
             )
             for b in data.get("brand", [])
         ]
@@ -494,107 +548,115 @@ class DomainAnalyzer:
         return _under_any(host, self.allow) is not None
 
     def _host_brand_hit(self, host: str, unicode_host: str) -> _BrandHit | None:
-        """The strongest brand imitation in a non-allowed host."""
+        """The strongest brand imitation in a host that is not allowed."""
+        parts = split_host(host)
         best: _BrandHit | None = None
-        embedded = self.index.find_embedded_domain(host)
+        embedded = self.index.find_embedded_domain(host, parts.registrable)
         if embedded is not None:
             brand, real = embedded
-            best = _BrandHit(
-                brand,
-                "brand_domain_embedded",
-                _TECHNIQUE_WEIGHT["brand_domain_embedded"],
-                "subdomain",
-                real,
-                real,
-            )
+            weight = _TECHNIQUE_WEIGHT["brand_domain_embedded"]
+            best = _BrandHit(brand, "brand_domain_embedded", weight, "subdomain", real, real)
         if is_ip_literal(host):
             return best
-        parts = split_host(host)
-        has_context = self._context_words(unicode_host)
-        hit = self._label_hit(decode_idna(parts.label), "label", has_context)
+        # Context comes from the labels someone chose, not from the public suffix ("fr" is a service word).
+        own_labels = decode_idna(host[: len(host) - len(parts.suffix)].rstrip("."))
+        hosting = _under_any(host, self.lists.free_hosting)
+        if hosting is not None and host != hosting:
+            own_labels = decode_idna(host[: len(host) - len(hosting)].rstrip("."))
+        has_context = _Context(self._has_context(own_labels), fold_accents(own_labels))
+        hit = self._label_hit(decode_idna(parts.label), "label", has_context, parts.suffix)
         if hit is not None and hit.stronger(best):
             best = hit
         for sub in decode_idna(parts.subdomain).split(".") if parts.subdomain else ():
-            hit = self._label_hit(sub, "subdomain", has_context)
-            if hit is not None and hit.technique != "substitution" and hit.stronger(best):
-                best = _BrandHit(
-                    hit.brand,
-                    "brand_in_subdomain" if hit.weight >= 0.5 else hit.technique,
-                    max(hit.weight, _TECHNIQUE_WEIGHT["brand_in_subdomain"])
-                    if hit.weight >= 0.5
-                    else hit.weight,
-                    "subdomain",
-                    hit.token,
-                    hit.matched,
-                )
+            hit = self._label_hit(sub, "subdomain", has_context, parts.suffix)
+            if hit is None or hit.technique == "substitution":
+                continue
+            if hit.weight >= 0.5 and hit.technique in _WHOLE_BRAND_TECHNIQUES:
+                weight = max(hit.weight, _TECHNIQUE_WEIGHT["brand_in_subdomain"])
+                hit = _BrandHit(hit.brand, "brand_in_subdomain", weight, "subdomain", hit.token, hit.matched)
+            if hit.stronger(best):
+                best = hit
+        if best is None and "." in own_labels:
+            # "mondial.relaysign.in": a long brand cut across labels to dodge per-label matching.
+            for brand, token in self.index.find_inside(own_labels.replace(".", "")):
+                if len(token) >= 7 and brand.token_class(token) == "plain" and not brand.worldwide:
+                    weight = _TECHNIQUE_WEIGHT["brand_split_across_labels"]
+                    return _BrandHit(brand, "brand_split_across_labels", weight, "label", token, "")
         return best
 
-    def _label_hit(self, label: str, where: str, has_context: bool) -> _BrandHit | None:
+    def _label_hit(self, label: str, where: str, has_context: _Context, suffix: str) -> _BrandHit | None:
         """Match one DNS label: whole-label imitation first, then brand words inside a compound label."""
         if not label or len(label) > 63:
             return None
         whole = self.index.match_word(label)
-        if whole is not None:
+        if whole is not None and (whole[2] in _WHOLE_WORD_TECHNIQUES or "-" not in label):
             brand, token, technique, _ = whole
             if technique == "exact":
                 technique = "tld_swap" if "-" not in label else "hyphenation"
             weight = _TECHNIQUE_WEIGHT.get(technique, 0.6)
-            if _needs_context(brand, token, technique) and not has_context:
-                # "ups.de", "apple.pie.com", "lydia.eu": short or ordinary words, weak on their own.
-                weight = min(weight, 0.4)
+            if not has_context.supports(brand):
+                weight = min(weight, _weight_cap(brand, token, technique, where, suffix))
             return _BrandHit(brand, technique, weight, where, token, label)
         best: _BrandHit | None = None
-        for brand, token, _, _ in self.index.find_inside(label):
-            hit = _BrandHit(brand, "brand_in_label", _TECHNIQUE_WEIGHT["brand_in_label"], where, token, token)
+        for brand, token in self.index.find_inside(label):
+            weight = _TECHNIQUE_WEIGHT["brand_in_label"]
+            if not has_context.supports(brand):
+                weight = min(weight, _weight_cap(brand, token, "brand_in_label", "inside", suffix))
+            hit = _BrandHit(brand, "brand_in_label", weight, where, token, token)
             if hit.stronger(best):
                 best = hit
         words = [w for w in _PART_SPLIT.split(label) if w]
-        if len(words) > 1:
-            for word in words:
-                match = self.index.match_word(word)
-                if match is None:
-                    continue
-                brand, token, technique, _ = match
-                if _needs_context(brand, token, technique) and not has_context:
-                    continue
-                weight = _TECHNIQUE_WEIGHT["brand_in_label"]
-                if technique not in ("exact", "homoglyph", "idn_homograph"):
-                    # A typo inside a compound label ("leboncoim-paiement") is only as sure as the typo.
-                    weight = min(weight, _TECHNIQUE_WEIGHT.get(technique, 0.4))
-                    technique = f"brand_in_label+{technique}"
-                else:
-                    technique = "brand_in_label"
-                hit = _BrandHit(brand, technique, weight, where, token, word)
-                if hit.stronger(best):
-                    best = hit
+        for word in words if len(words) > 1 else ():
+            match = self.index.match_word(word)
+            if match is None:
+                continue
+            brand, token, technique, _ = match
+            weight = _TECHNIQUE_WEIGHT["brand_in_label"]
+            if technique in _WHOLE_WORD_TECHNIQUES:
+                technique = "brand_in_label"
+            else:
+                # A typo inside a compound label ("leboncoim-paiement") is only as sure as the typo.
+                weight = min(weight, _TECHNIQUE_WEIGHT.get(technique, 0.4))
+                technique = f"brand_in_label+{technique}"
+            if len(token) < 7 and technique.startswith("brand_in_label+"):
+                # Inside a compound, a 5-6 letter token one edit away is mostly a word ("cloud", "mail").
+                weight = min(weight, 0.45)
+            if not has_context.supports(brand):
+                weight = min(weight, _weight_cap(brand, token, technique, "word", suffix))
+            hit = _BrandHit(brand, technique, weight, where, token, word)
+            if hit.stronger(best):
+                best = hit
         return best
 
-    def _context_words(self, text: str) -> bool:
-        """True when `text` carries a service, delivery or payment word (makes short brand tokens count)."""
-        words = {w for w in _LOCAL_SPLIT.split(fold_accents(text)) if w}
-        if words & self.lists.service_words:
+    def _has_context(self, text: str) -> bool:
+        """True when `text` carries a service, delivery or payment word (makes ordinary-word tokens count)."""
+        folded = fold_accents(text)
+        if any(w in self.lists.service_words for w in _LOCAL_SPLIT.split(folded) if w):
             return True
-        return bool(self._keyword_families(text))
+        if next(self._service_words.iter(folded), None) is not None:
+            return True
+        return bool(self._keyword_families(folded))
 
     def _local_part_hit(self, local: str, technique: str) -> _BrandHit | None:
+        """A brand claimed in an e-mail local part (`leboncoin-noreply`, `service.paypal`)."""
+        has_context = _Context(self._has_context(local), local).supports
         best: _BrandHit | None = None
-        has_context = self._context_words(local)
-        for brand, token, _, _ in self.index.find_inside(local):
-            best = _BrandHit(brand, technique, _TECHNIQUE_WEIGHT[technique], "local_part", token, token)
-            break
-        if best is None:
-            for word in _LOCAL_SPLIT.split(local):
-                match = self.index.match_word(word) if word else None
-                if match is None:
-                    continue
-                brand, token, edit, _ = match
-                if _needs_context(brand, token, edit) and not has_context:
-                    continue
-                weight = _TECHNIQUE_WEIGHT[technique]
-                if edit not in ("exact", "homoglyph", "idn_homograph"):
-                    weight = min(weight, _TECHNIQUE_WEIGHT.get(edit, 0.4))
-                best = _BrandHit(brand, technique, weight, "local_part", token, word)
+        for brand, token in self.index.find_inside(local):
+            if brand.token_class(token) == "plain" or has_context(brand):
+                best = _BrandHit(brand, technique, _TECHNIQUE_WEIGHT[technique], "local_part", token, token)
                 break
+        for word in _LOCAL_SPLIT.split(local) if best is None else ():
+            match = self.index.match_word(word) if word else None
+            if match is None:
+                continue
+            brand, token, edit, _ = match
+            if brand.token_class(token) != "plain" and not has_context(brand) and edit != "idn_homograph":
+                continue
+            weight = _TECHNIQUE_WEIGHT[technique]
+            if edit not in _WHOLE_WORD_TECHNIQUES:
+                weight = min(weight, _TECHNIQUE_WEIGHT.get(edit, 0.4))
+            best = _BrandHit(brand, technique, weight, "local_part", token, word)
+            break
         return best
 
     def _userinfo_hit(self, parsed: ParsedUrl) -> _BrandHit | None:
@@ -604,7 +666,7 @@ class DomainAnalyzer:
         info = normalize_host(parsed.userinfo.split(":")[0])
         for token in _PART_SPLIT.split(info):
             match = self.index.match_word(token) if token else None
-            if match is not None and match[2] in ("exact", "homoglyph", "idn_homograph"):
+            if match is not None and match[2] in _WHOLE_WORD_TECHNIQUES:
                 return _BrandHit(
                     match[0], "userinfo", _TECHNIQUE_WEIGHT["userinfo"], "userinfo", match[1], token
                 )
@@ -612,19 +674,19 @@ class DomainAnalyzer:
 
     def _path_brand_hit(self, path: str) -> _BrandHit | None:
         """A brand named in the path of an unrelated site (`evil.com/leboncoin/paiement`): weak alone."""
-        if not path or len(path) < 4:
+        if len(path) < 4:
             return None
-        lowered = fold_accents(path[:256])
-        for brand, token, _, _ in self.index.find_inside(lowered):
-            return _BrandHit(brand, "brand_in_path", _TECHNIQUE_WEIGHT["brand_in_path"], "path", token, token)
+        for brand, token in self.index.find_inside(fold_accents(path[:256])):
+            if brand.token_class(token) == "plain":
+                return _BrandHit(
+                    brand, "brand_in_path", _TECHNIQUE_WEIGHT["brand_in_path"], "path", token, token
+                )
         return None
-
-    # --- signals -----------------------------------------------------------------------------------------
 
     def _keyword_families(self, text: str) -> dict[str, set[str]]:
         """Delivery/payment words in a host or local part; brand tokens go first ("colissimo" ≠ "colis")."""
         folded = fold_accents(text)
-        for _brand, token, _, _ in self.index.find_inside(folded):
+        for _brand, token in self.index.find_inside(folded):
             folded = folded.replace(token, ".")
         found: dict[str, set[str]] = {}
         for _, (family, word) in self._keywords.iter(folded):
@@ -635,6 +697,8 @@ class DomainAnalyzer:
             if family is not None:
                 found.setdefault(family, set()).add(word)
         return found
+
+    # --- signals -----------------------------------------------------------------------------------------
 
     def _signals_for_hit(
         self, hit: _BrandHit | None, domain: str, host: str, source: str, extra_text: str = ""
@@ -767,15 +831,51 @@ class DomainAnalyzer:
         return out
 
 
-def _needs_context(brand: Brand, token: str, technique: str) -> bool:
-    """Short tokens ("ups", "lcl") and ordinary words ("apple", "lydia") only count next to a service/scam
-    word, unless the imitation is a non-ASCII homograph or a digit/letter swap of a long word: nobody
-    writes "app1e" or a Cyrillic "аpple" by accident."""
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What backs up a weak brand token: a generic service/scam word, or one of the brand's own words."""
+
+    generic: bool
+    text: str  # folded host labels or local part
+
+    def supports(self, brand: Brand) -> bool:
+        return self.generic or any(word in self.text for word in brand.context_words)
+
+
+_TYPOS = frozenset(
+    {"missing_letter", "extra_letter", "substitution", "bitflip", "vowel_swap", "keyboard_typo", "edit"}
+)
+_WHOLE_WORD_TECHNIQUES = frozenset({"exact", "homoglyph", "idn_homograph"})
+_WHOLE_BRAND_TECHNIQUES = frozenset(
+    {"tld_swap", "hyphenation", "homoglyph", "idn_homograph", "brand_in_label"}
+)
+
+
+def _weight_cap(brand: Brand, token: str, technique: str, position: str, suffix: str) -> float:
+    """Highest weight a match may carry when the host has no service/scam word to back it.
+
+    Short tokens ("ups", "lcl") and everyday words ("apple", "orange") are weak alone, unless imitated
+    with non-ASCII homographs or digit swaps, which nobody does by accident. First names ("lydia") are
+    fine as a whole word, not inside one ("lydiashop"). Worldwide brands own honest country domains
+    (google.ca, amazon.de): the brand name on another ccTLD is weak alone.
+    """
     if technique == "idn_homograph":
-        return False
-    if len(token) < MIN_FUZZY_TOKEN:
-        return True
-    return brand.context and technique != "homoglyph"
+        return 1.0
+    if len(token) <= 6 and (technique in _TYPOS or technique == "homoglyph_typo"):
+        # One edit from a 5-6 letter name is often an honest word ("finance", "cloud", "meli").
+        return 0.45
+    kind = brand.token_class(token)
+    if kind == "short":
+        return 0.4
+    if kind == "context" and technique != "homoglyph":
+        return 0.4
+    if kind == "name" and position == "inside":
+        return 0.4
+    if brand.worldwide:
+        country_tld = len(suffix.rsplit(".", 1)[-1]) == 2
+        if technique == "tld_swap" and country_tld:
+            return 0.3
+    return 1.0
 
 
 def _looks_random(label: str) -> bool:
