@@ -33,7 +33,7 @@ def create_app(
     `settings` defaults to `Settings.from_env(os.environ)` (read here, at call time, never at
     import). `scorer_loader` replaces how the sync-mode Scorer is loaded (tests share one).
     """
-    from workers.queues import make_redis, score_queue
+    from workers.queues import make_redis, score_queue, webhook_queue
 
     if settings is None:
         settings = Settings.from_env(os.environ)
@@ -51,6 +51,7 @@ def create_app(
         session_factory=make_session_factory(engine),
         redis=redis,
         queue=score_queue(redis, settings),
+        webhook_queue=webhook_queue(redis, settings),
         rate_limiter=RateLimiter(
             redis, settings.rate_limit_per_minute, on_fail_open=metrics.ratelimit_fail_open.inc
         ),

@@ -103,7 +103,7 @@ class SubmissionOut(BaseModel):
     external_id: str
     conversation_id: str | None = None
     revision: int = Field(ge=1)
-    status: Literal["queued", "scored"]
+    status: Literal["queued", "scored", "failed"]
     created_at: str | None = None
     assessment: AssessmentOut | None = None
 

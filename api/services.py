@@ -75,6 +75,7 @@ class Services:
     session_factory: sessionmaker[Session]
     redis: Redis
     queue: Queue
+    webhook_queue: Queue
     rate_limiter: RateLimiter
     metrics: ApiMetrics
     scorer: ScorerProvider

@@ -146,15 +146,19 @@ def _outcome_label(outcome: SubmitOutcome) -> str:
 
 def _score_within_budget(svc: Services, outcome: SubmitOutcome) -> bool:
     """Score in this process; False (caller falls back to the queue) past the budget or on error."""
-    from workers.scoring import score_and_record
+    from workers.scoring import Outcome, score_and_record
 
-    def job() -> bool:
+    webhooks_on = bool(svc.settings.webhook_url)
+
+    def job() -> Outcome:
         scorer = svc.scorer.get()
-        return score_and_record(svc.session_factory, scorer, outcome.submission_id, outcome.revision).assessed
+        return score_and_record(
+            svc.session_factory, scorer, outcome.submission_id, outcome.revision, emit_webhook=webhooks_on
+        )
 
     future = svc.sync_pool.submit(job)
     try:
-        assessed = future.result(timeout=svc.settings.sync_budget_ms / 1000)
+        scored = future.result(timeout=svc.settings.sync_budget_ms / 1000)
     except FutureTimeout:
         # A job still waiting for a pool thread is dropped; a running one finishes harmlessly
         # (recording an assessment is idempotent per revision).
@@ -165,7 +169,20 @@ def _score_within_budget(svc: Services, outcome: SubmitOutcome) -> bool:
         log.exception("sync scoring failed for submission %s", outcome.submission_id)
         svc.metrics.sync_fallbacks.labels("error").inc()
         return False
-    return assessed
+    if scored.status == "scored" and webhooks_on:
+        _enqueue_webhooks(svc, outcome.submission_id)
+    return scored.assessed
+
+
+def _enqueue_webhooks(svc: Services, submission_id: str) -> None:
+    # As the worker does after recording: deliver now; the sweeper covers a failed enqueue.
+    from moderation.webhooks import pending_event_ids
+    from workers.queues import enqueue_webhook
+
+    with svc.session_factory() as session:
+        event_ids = pending_event_ids(session, [submission_id])
+    for event_id in event_ids:
+        enqueue_webhook(svc.webhook_queue, event_id)
 
 
 def _read(kind: Kind, submission_id: str) -> Response:

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from api.schemas import RecipientIn, SenderIn
 from moderation.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -197,6 +198,10 @@ def demo_requests(line: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Map one fixture line (contract-2 shape, `id` + `kind`) to (API path, request body)."""
     kind = line.get("kind", "message")
     body = {name: line[name] for name in _SUBMISSION_FIELDS if line.get(name) is not None}
+    # The API refuses unknown fields; fixtures may carry extra context (e.g. a recipient's locale).
+    for party, model in (("sender", SenderIn), ("recipient", RecipientIn)):
+        if isinstance(body.get(party), dict):
+            body[party] = {k: v for k, v in body[party].items() if k in model.model_fields}
     body.setdefault("external_id", str(line.get("id") or ""))
     if kind == "listing":
         return "/v1/listings", body

@@ -137,7 +137,9 @@ def train(corpus_dir: Path, public_data: Path, no_public: bool, output_dir: Path
             legit |= {training.url_split_key(str(r["text"])) for r in rows if r["label"] == "not_scam"}
         url_examples += training.public_url_examples(dataset, rows)
     url_examples = training.drop_platform_hosted(url_examples, legit)
-    url_config = training.TrainConfig(n_bits=20, c=2.0, max_negative_rate=0.004)
+    url_config = training.TrainConfig(
+        n_bits=20, c=2.0, max_negative_rate=0.004, rate_source="top_domains_even_rank"
+    )
     url_params, url_report = training.fit_linear("url", url_examples, url_config)
     url_meta = _metadata(url_report, url_inputs, public_dir is not None, url_config)
     written = write_artifact(url_params, out_dir / f"{UrlModel.artifact_name}.skops", url_meta)

@@ -68,7 +68,7 @@ def test_db_migrate_is_idempotent(settings: Settings) -> None:
 
 def test_demo_lines_map_to_api_requests() -> None:
     route, body = demo_requests(
-        {"id": "d1", "kind": "message", "text": "Salut", "label": "scam", "sender": {"id": "u1"}}
+        {"id": "d1", "kind": "message", "text": "Salut", "label": "scam", "sender": {"id": "u1", "mood": "x"}}
     )
     assert route == "/v1/messages"
     assert body == {
