@@ -1,0 +1,80 @@
+"""Links and e-mail addresses judged by the domain analyzer and the URL model.
+
+Each extracted URL goes to `DomainAnalyzer.assess_url` (look-alike brand domains, brand in a
+subdomain, punycode, shorteners, IP hosts, free hosting, risky TLDs...), each e-mail address to
+`assess_email` (look-alike sender domains, free-mail addresses claiming a brand). Their signals
+become reasons carrying the link's span in the ORIGINAL text. A link written with non-ASCII look-alike
+letters ("lеboncoin.fr" with a Cyrillic е) is a spoof whatever the analyzer says: normalisation folded
+it, so this detector checks the original characters. The URL model adds a phishing_link reason when its
+probability is high and the link is not on an allowed domain.
+"""
+
+from __future__ import annotations
+
+from scoring.detectors.context import FieldContext
+from scoring.extract import Entity
+from scoring.types import Category, Reason
+
+HOMOGLYPH_WEIGHT = 0.85
+
+
+def _reason(
+    ctx: FieldContext, ent: Entity, code: str, category: Category, weight: float, detail: dict
+) -> Reason:
+    start, end = ent.span
+    return Reason(
+        code=code,
+        category=category,
+        weight=max(0.0, min(1.0, weight)),
+        evidence=ctx.original[start:end],
+        span=(start, end),
+        field=ctx.field,
+        detail=detail,
+    )
+
+
+def _has_lookalike_letters(raw: str) -> bool:
+    # Letters outside ASCII in a link are either an IDN (rare on a French marketplace) or a homograph.
+    return any(not ch.isascii() and ch.isalpha() for ch in raw)
+
+
+def link_reasons(ctx: FieldContext) -> list[Reason]:
+    """Reasons for the links and e-mail addresses of one field."""
+    reasons: list[Reason] = []
+    scale = ctx.pack.fusion.domain_signal_scale
+    seen: set[tuple[str, str]] = set()
+    for url in ctx.entities.urls:
+        for sig in ctx.links.assess_url(url.value):
+            if (sig.code, url.value) in seen:
+                continue
+            seen.add((sig.code, url.value))
+            reasons.append(_reason(ctx, url, sig.code, sig.category, sig.weight * scale, dict(sig.detail)))
+        raw = ctx.original[url.span[0] : url.span[1]]
+        if _has_lookalike_letters(raw):
+            reasons.append(
+                _reason(
+                    ctx,
+                    url,
+                    "domain.homoglyph_letters",
+                    Category.SPOOFED_DOMAIN,
+                    HOMOGLYPH_WEIGHT,
+                    {"domain": url.value, "technique": "mixed-script letters"},
+                )
+            )
+        p = ctx.url_probs.get(url.value)
+        fusion = ctx.pack.fusion
+        if p is not None and p >= fusion.url_model_min_p and not ctx.links.is_allowed(url.value):
+            reasons.append(
+                _reason(
+                    ctx,
+                    url,
+                    "link.model_phishing",
+                    Category.PHISHING_LINK,
+                    fusion.url_model_weight * p,
+                    {"probability": round(p, 4)},
+                )
+            )
+    for email in ctx.entities.emails:
+        for sig in ctx.links.assess_email(email.value):
+            reasons.append(_reason(ctx, email, sig.code, sig.category, sig.weight * scale, dict(sig.detail)))
+    return reasons

@@ -1,0 +1,115 @@
+"""Intent + object co-occurrence rules (the rule pack's `[[rule]]` entries) turned into reasons.
+
+A rule fires when one hit of each of its groups (phrase lexicons or entity groups) lies within the
+rule's window, the hits do not overlap (one phrase cannot play two roles), no `unless` phrase sits in
+that window, and, for negatable rules, no negation precedes the first hit in the same sentence
+("je ne donne jamais mes codes"). Each fired rule gives one reason spanning its hits in the ORIGINAL
+text. Cost: for each rule, one bisect per hit of its rarest group.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from scoring.detectors.context import FieldContext
+from scoring.detectors.phrases import Hit
+from scoring.rulepack import Rule
+from scoring.types import Reason
+
+MAX_EVIDENCE_CHARS = 300
+
+
+def _nearest(spans: list[Hit], anchor: Hit, taken: list[Hit]) -> Hit | None:
+    """The hit of `spans` closest to `anchor` that overlaps none of `taken`."""
+    i = bisect.bisect_left(spans, anchor)
+    best: Hit | None = None
+    best_dist = -1
+    # Look a few positions either side: the nearest non-overlapping hit is almost always there.
+    for j in range(max(0, i - 3), min(len(spans), i + 4)):
+        cand = spans[j]
+        if any(cand[0] < t[1] and t[0] < cand[1] for t in taken):
+            continue
+        dist = max(cand[0] - anchor[1], anchor[0] - cand[1], 0)
+        if best is None or dist < best_dist:
+            best, best_dist = cand, dist
+    return best
+
+
+def _negated(ctx: FieldContext, first_start: int) -> bool:
+    negations = ctx.hits.get("negation")
+    if not negations:
+        return False
+    lo = first_start - ctx.pack.negation_window
+    exempt = ctx.hits.get("negation_exempt", [])
+    i = bisect.bisect_left(negations, (lo, lo))
+    for start, end in negations[i:]:
+        if start >= first_start:
+            break
+        if end > first_start:
+            continue
+        if any(a <= start and end <= b for a, b in exempt):
+            continue
+        # A negation only reaches forward within its own sentence.
+        k = bisect.bisect_left(ctx.sentence_breaks, end)
+        if k < len(ctx.sentence_breaks) and ctx.sentence_breaks[k] < first_start:
+            continue
+        return True
+    return False
+
+
+def _blocked(ctx: FieldContext, rule: Rule, lo: int, hi: int) -> bool:
+    for name in rule.unless:
+        for start, end in ctx.hits.get(name, ()):
+            if start < hi and end > lo:
+                return True
+    return False
+
+
+def match_rule(ctx: FieldContext, rule: Rule) -> tuple[int, int] | None:
+    """Span in normalised text of the first valid combination of the rule's groups, or None."""
+    lists = [ctx.hits.get(g) for g in rule.groups]
+    if any(not spans for spans in lists):
+        return None
+    order = sorted(range(len(lists)), key=lambda k: len(lists[k] or ()))
+    anchors = lists[order[0]] or []
+    for anchor in anchors:
+        chosen = [anchor]
+        for k in order[1:]:
+            near = _nearest(lists[k] or [], anchor, chosen)
+            if near is None:
+                break
+            chosen.append(near)
+        else:
+            lo = min(s for s, _ in chosen)
+            hi = max(e for _, e in chosen)
+            if hi - lo > rule.window:
+                continue
+            if rule.unless and _blocked(ctx, rule, lo, hi):
+                continue
+            if rule.negatable and _negated(ctx, lo):
+                continue
+            return lo, hi
+    return None
+
+
+def rule_reasons(ctx: FieldContext) -> list[Reason]:
+    """One reason per rule of the pack that fires on this field."""
+    reasons: list[Reason] = []
+    for rule in ctx.pack.rules:
+        if ctx.kind not in rule.kinds:
+            continue
+        found = match_rule(ctx, rule)
+        if found is None:
+            continue
+        start, end = ctx.norm.to_original(*found)
+        reasons.append(
+            Reason(
+                code=rule.code,
+                category=rule.category,
+                weight=rule.weight,
+                evidence=ctx.original[start:end][:MAX_EVIDENCE_CHARS],
+                span=(start, end),
+                field=ctx.field,
+            )
+        )
+    return reasons

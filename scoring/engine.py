@@ -1,0 +1,250 @@
+"""The Scorer: rules + models -> `ScoreResult`, loaded once per process.
+
+`Scorer.load()` reads the rule pack, the domain analyzer's brand list and the model artifacts once;
+`score` / `score_many` are then pure and thread-safe (immutable state, thread-safe caches).
+`score_many` batches the text-model and URL-model calls across items, which is where batching pays.
+A missing model artifact is not an error: the scorer runs on rules alone and reports
+`model_version == "none"` (an explicitly given path that does not exist is an error).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from scoring.detectors import FieldContext, LinkJudge, PhraseMatcher, build_context, detect_field
+from scoring.extract import luhn_is_valid
+from scoring.fusion import context_factor, fuse
+from scoring.normalize import normalize
+from scoring.policy import decide
+from scoring.rulepack import RulePack, load_rulepack
+from scoring.types import Category, Kind, Reason, ScoreInput, ScoreResult, Verdict
+
+# Lexicons that say nothing about a mechanism on their own (used to pick a model-only reason's category).
+_GENERIC_LEXICONS = frozenset({"negation", "negation_exempt", "pay_verb", "click", "give_request", "only"})
+_FR_WORDS = re.compile(r"\b(?:je|vous|le|la|les|est|pas|pour|votre|merci|bonjour|avec|une|des|du|et)\b")
+_EN_WORDS = re.compile(r"\b(?:i|you|the|is|not|for|your|thanks|hello|with|and|to|of|my|please)\b")
+
+
+def guess_lang(normalized_text: str) -> str | None:
+    """'fr' or 'en' from function-word counts on the first 400 characters; None when undecided."""
+    head = normalized_text[:400]
+    fr = len(_FR_WORDS.findall(head))
+    en = len(_EN_WORDS.findall(head))
+    if fr == en:
+        return None
+    return "fr" if fr > en else "en"
+
+
+class Scorer:
+    """Scores content with the rule pack, the domain analyzer and (when present) the models."""
+
+    def __init__(
+        self,
+        pack: RulePack,
+        text_model: Any | None = None,
+        url_model: Any | None = None,
+        analyzer: Any | None = None,
+    ) -> None:
+        self.pack = pack
+        self.text_model = text_model
+        self.url_model = url_model
+        self.matcher = PhraseMatcher(pack.lexicons)
+        self.links = LinkJudge(analyzer)
+        self.rules_version = pack.version
+        parts = []
+        if text_model is not None:
+            parts.append(f"text:{text_model.version}")
+        if url_model is not None:
+            parts.append(f"url:{url_model.version}")
+        self.model_version = "+".join(parts) if parts else "none"
+        self._lexicon_category: dict[str, Category] = {}
+        for rule in pack.rules:
+            for group in rule.groups:
+                if not group.startswith("@") and group not in _GENERIC_LEXICONS:
+                    self._lexicon_category.setdefault(group, rule.category)
+
+    @classmethod
+    def load(
+        cls,
+        model_path: str | None = None,
+        url_model_path: str | None = None,
+        rules_path: str | None = None,
+    ) -> Scorer:
+        """Load the rule pack, the domain analyzer and the models (shipped artifacts when paths are None)."""
+        pack = load_rulepack(rules_path)
+        text_model = url_model = analyzer = None
+        try:
+            from scoring import model as model_module
+        except ImportError:  # the model module is optional: rules alone still score
+            model_module = None  # type: ignore[assignment]
+        if model_module is not None:
+            text_model = _load_optional(model_module.TextModel, model_path)
+            url_model = _load_optional(model_module.UrlModel, url_model_path)
+        try:
+            from scoring.lookalike import DomainAnalyzer
+        except ImportError:
+            DomainAnalyzer = None  # type: ignore[assignment,misc]
+        if DomainAnalyzer is not None:
+            analyzer = DomainAnalyzer.default()
+        return cls(pack, text_model=text_model, url_model=url_model, analyzer=analyzer)
+
+    # --- scoring -------------------------------------------------------------------------------------
+
+    def score(self, item: ScoreInput) -> ScoreResult:
+        """Score one item (same result as `score_many([item])[0]`)."""
+        return self.score_many([item])[0]
+
+    def score_many(self, items: Sequence[ScoreInput]) -> list[ScoreResult]:
+        """Score a batch; model calls are made once for the whole batch."""
+        contexts = [self._contexts(item) for item in items]
+        model_ps = self._text_probabilities(items, contexts)
+        url_probs = self._url_probabilities(contexts)
+        results = []
+        for item, ctxs, p in zip(items, contexts, model_ps, strict=True):
+            if url_probs:
+                ctxs = [dataclasses.replace(c, url_probs=url_probs) for c in ctxs]
+            results.append(self._result(item, ctxs, p))
+        return results
+
+    def _contexts(self, item: ScoreInput) -> list[FieldContext]:
+        fields = [("text", item.text or "")]
+        if item.title:
+            fields.append(("title", item.title))
+        return [
+            build_context(name, item.kind, value, self.pack, self.matcher, self.links)
+            for name, value in fields
+        ]
+
+    def _text_probabilities(
+        self, items: Sequence[ScoreInput], contexts: list[list[FieldContext]]
+    ) -> list[float | None]:
+        if self.text_model is None or not items:
+            return [None] * len(items)
+        texts = []
+        for item, ctxs in zip(items, contexts, strict=True):
+            by_field = {c.field: c.norm.text for c in ctxs}
+            if item.kind is Kind.LISTING:
+                texts.append(by_field.get("title", "") + "\n" + by_field["text"])
+            else:
+                texts.append(by_field["text"])
+        return [float(p) for p in self.text_model.predict_many(texts)]
+
+    def _url_probabilities(self, contexts: list[list[FieldContext]]) -> dict[str, float]:
+        if self.url_model is None:
+            return {}
+        urls = sorted(
+            {
+                u.value
+                for ctxs in contexts
+                for c in ctxs
+                for u in c.entities.urls
+                if not self.links.is_allowed(u.value)
+            }
+        )
+        if not urls:
+            return {}
+        return dict(zip(urls, (float(p) for p in self.url_model.predict_many(urls)), strict=True))
+
+    def _result(self, item: ScoreInput, ctxs: list[FieldContext], model_p: float | None) -> ScoreResult:
+        reasons: list[Reason] = []
+        for ctx in ctxs:
+            reasons.extend(detect_field(ctx))
+        sender = item.sender
+        siret_valid = bool(sender and sender.siret and _siret_ok(sender.siret))
+        fused = fuse(
+            reasons, model_p, self.pack.fusion, context_factor(sender, self.pack.context, siret_valid)
+        )
+        verdict = decide(fused, item.kind, self.pack)
+        if verdict is not Verdict.ALLOW and not any(r.span is not None for r in reasons):
+            anchor = self._model_reason(ctxs, model_p or 0.0)
+            if anchor is None:
+                verdict = Verdict.ALLOW  # nothing in the text to show a moderator: do not flag blind
+            else:
+                reasons.append(anchor)
+        reasons.sort(key=lambda r: (-r.weight, r.field, r.span or (0, 0)))
+        categories: tuple[Category, ...] = ()
+        if verdict is not Verdict.ALLOW:
+            by_cat: dict[Category, float] = dict(fused.by_category)
+            for r in reasons:
+                by_cat.setdefault(r.category, r.weight)
+            categories = tuple(sorted(by_cat, key=lambda c: -by_cat[c]))
+        lang = item.lang or guess_lang(ctxs[0].norm.text)
+        return ScoreResult(
+            id=item.id,
+            score=round(fused.score, 6),
+            verdict=verdict,
+            categories=categories,
+            reasons=tuple(reasons),
+            model_version=self.model_version,
+            rules_version=self.rules_version,
+            lang=lang,
+        )
+
+    def _model_reason(self, ctxs: list[FieldContext], p: float) -> Reason | None:
+        """The most suspicious span for a model-only flag: a link, a contact, or the richest sentence."""
+        for ctx in ctxs:
+            ents = ctx.entities
+            for group, category in (
+                (ents.urls, Category.PHISHING_LINK), (ents.emails, Category.OFF_PLATFORM),
+                (ents.phones, Category.OFF_PLATFORM), (ents.handles, Category.OFF_PLATFORM),
+                (ents.ibans, Category.EXTERNAL_PAYMENT), (ents.crypto, Category.EXTERNAL_PAYMENT),
+            ):  # fmt: skip
+                if group:
+                    ent = group[0]
+                    return _model_only_reason(ctx, ent.span, category, p)
+        # Otherwise the sentence holding the most mechanism phrases, labelled with their commonest category.
+        best: tuple[int, FieldContext, int, Category] | None = None
+        for ctx in ctxs:
+            per_sentence: dict[int, list[Category]] = {}
+            for name, spans in ctx.hits.items():
+                lexicon_category = self._lexicon_category.get(name)
+                if lexicon_category is None:
+                    continue
+                for start, _ in spans:
+                    per_sentence.setdefault(bisect.bisect_left(ctx.sentence_breaks, start), []).append(
+                        lexicon_category
+                    )
+            for sentence, cats in per_sentence.items():
+                if best is None or len(cats) > best[0]:
+                    best = (len(cats), ctx, sentence, max(set(cats), key=cats.count))
+        if best is None:
+            return None
+        _, ctx, sentence, category = best
+        breaks = ctx.sentence_breaks
+        lo = breaks[sentence - 1] + 1 if sentence > 0 else 0
+        hi = breaks[sentence] + 1 if sentence < len(breaks) else len(ctx.norm.text)
+        return _model_only_reason(ctx, ctx.norm.to_original(lo, hi), category, p)
+
+
+def _model_only_reason(ctx: FieldContext, span: tuple[int, int], category: Category, p: float) -> Reason:
+    start, end = span
+    return Reason(
+        code="model.suspicious_text",
+        category=category,
+        weight=0.0,  # explanatory only: the score already carries the model's probability
+        evidence=ctx.original[start:end][:300],
+        span=(start, end),
+        field=ctx.field,
+        detail={"probability": round(p, 4)},
+    )
+
+
+def _siret_ok(siret: str) -> bool:
+    digits = "".join(c for c in siret if c.isdigit())
+    return len(digits) == 14 and luhn_is_valid(digits)
+
+
+def _load_optional(model_cls: Any, path: str | None) -> Any | None:
+    try:
+        return model_cls.load(path)
+    except FileNotFoundError:
+        if path is not None:
+            raise
+        return None
+
+
+__all__ = ["Scorer", "guess_lang", "normalize"]

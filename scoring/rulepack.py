@@ -1,0 +1,221 @@
+"""The rule pack: phrase lists, rules, weights and thresholds as validated data.
+
+`load_rulepack(path)` parses a TOML file (default: `scoring/rules/default.toml`) into an immutable
+`RulePack`; `parse_rulepack(text)` does the same from its content. Loading is a pure function of the
+content: the same bytes always give the same pack and the same `rules_version`
+("<declared version>+<first 10 hex of sha256(content)>"). Every validation error names the bad key
+("rule[3].weight: must be a number in [0, 1]") so a moderator editing the pack can fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scoring.types import Category, Kind
+
+DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
+
+# Groups provided by entity extraction rather than by phrase lists (see scoring.detectors.context).
+ENTITY_GROUPS = frozenset(
+    {
+        "@url", "@url_external", "@email", "@phone", "@iban", "@crypto", "@amount", "@siret",
+        "@handle_paypal", "@handle_whatsapp", "@handle_telegram", "@handle_lydia", "@handle_revolut",
+        "@handle_at",
+    }
+)  # fmt: skip
+
+
+class RulePackError(ValueError):
+    """The rule pack is invalid; the message names the offending key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Score thresholds of one content kind: warn <= review <= hold, all in (0, 1]."""
+
+    warn: float
+    review: float
+    hold: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    category: Category
+    weight: float
+    groups: tuple[str, ...]  # lexicon names or entity groups ("@phone"), all required
+    window: int
+    unless: tuple[str, ...] = ()
+    negatable: bool = False
+    kinds: frozenset[Kind] = frozenset(Kind)
+
+
+@dataclass(frozen=True, slots=True)
+class FusionParams:
+    model_weight: float
+    model_only_cap: float
+    model_only_min_p: float
+    hold_min_rule_score: float
+    url_model_min_p: float
+    url_model_weight: float
+    domain_signal_scale: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContextParams:
+    new_account_days: float
+    new_account_odds: float
+    pro_with_siret_odds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RulePack:
+    version: str  # declared version + content hash
+    thresholds: Mapping[Kind, Thresholds]
+    fusion: FusionParams
+    context: ContextParams
+    negation_window: int
+    lexicons: Mapping[str, tuple[str, ...]]
+    rules: tuple[Rule, ...]
+
+
+def _number(table: Mapping[str, Any], key: str, where: str, lo: float = 0.0, hi: float = 1.0) -> float:
+    value = table.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
+        raise RulePackError(f"{where}.{key}: must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    return float(value)
+
+
+def _table(data: Mapping[str, Any], key: str, where: str = "") -> Mapping[str, Any]:
+    value = data.get(key)
+    name = f"{where}.{key}" if where else key
+    if not isinstance(value, dict):
+        raise RulePackError(f"{name}: missing table")
+    return value
+
+
+def _str_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RulePackError(f"{where}: must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _thresholds(data: Mapping[str, Any]) -> dict[Kind, Thresholds]:
+    table = _table(data, "thresholds")
+    out: dict[Kind, Thresholds] = {}
+    for kind in Kind:
+        t = _table(table, kind.value, "thresholds")
+        where = f"thresholds.{kind.value}"
+        warn, review, hold = (_number(t, k, where) for k in ("warn", "review", "hold"))
+        if not 0 < warn <= review <= hold:
+            raise RulePackError(f"{where}: need 0 < warn <= review <= hold, got {warn}, {review}, {hold}")
+        out[kind] = Thresholds(warn, review, hold)
+    return out
+
+
+def _rule(raw: Any, index: int, lexicons: Mapping[str, tuple[str, ...]], default_window: int) -> Rule:
+    where = f"rule[{index}]"
+    if not isinstance(raw, dict):
+        raise RulePackError(f"{where}: must be a table")
+    code = raw.get("code")
+    if not isinstance(code, str) or not code:
+        raise RulePackError(f"{where}.code: must be a non-empty string")
+    where = f"rule[{index}] ({code})"
+    try:
+        category = Category(str(raw.get("category")))
+    except ValueError:
+        raise RulePackError(f"{where}.category: unknown category {raw.get('category')!r}") from None
+    groups = _str_list(raw.get("all"), f"{where}.all")
+    unless = _str_list(raw.get("unless", []), f"{where}.unless") if raw.get("unless") else ()
+    for group in (*groups, *unless):
+        if group not in lexicons and group not in ENTITY_GROUPS:
+            raise RulePackError(f"{where}: unknown lexicon or entity group {group!r}")
+    window = raw.get("window", default_window)
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 2000:
+        raise RulePackError(f"{where}.window: must be an integer in [1, 2000]")
+    negatable = raw.get("negatable", False)
+    if not isinstance(negatable, bool):
+        raise RulePackError(f"{where}.negatable: must be true or false")
+    try:
+        kinds = frozenset(
+            Kind(k) for k in _str_list(raw.get("kinds", [k.value for k in Kind]), f"{where}.kinds")
+        )
+    except ValueError:
+        raise RulePackError(f"{where}.kinds: values must be 'message' or 'listing'") from None
+    unknown = set(raw) - {"code", "category", "weight", "all", "unless", "window", "negatable", "kinds"}
+    if unknown:
+        raise RulePackError(f"{where}: unknown key(s) {sorted(unknown)}")
+    return Rule(
+        code=code,
+        category=category,
+        weight=_number(raw, "weight", where),
+        groups=groups,
+        window=window,
+        unless=unless,
+        negatable=negatable,
+        kinds=kinds,
+    )
+
+
+def parse_rulepack(content: str) -> RulePack:
+    """Parse and validate rule-pack TOML `content`; raises `RulePackError` naming the bad key."""
+    try:
+        data = tomllib.loads(content)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulePackError(f"invalid TOML: {exc}") from None
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        raise RulePackError("version: must be a non-empty string")
+    lex_table = _table(data, "lexicon")
+    lexicons = {name: _str_list(terms, f"lexicon.{name}") for name, terms in lex_table.items()}
+    for required in ("negation", "negation_exempt"):
+        if required not in lexicons:
+            raise RulePackError(f"lexicon.{required}: missing list")
+    fusion_t = _table(data, "fusion")
+    fusion = FusionParams(
+        model_weight=_number(fusion_t, "model_weight", "fusion"),
+        model_only_cap=_number(fusion_t, "model_only_cap", "fusion"),
+        model_only_min_p=_number(fusion_t, "model_only_min_p", "fusion"),
+        hold_min_rule_score=_number(fusion_t, "hold_min_rule_score", "fusion"),
+        url_model_min_p=_number(fusion_t, "url_model_min_p", "fusion"),
+        url_model_weight=_number(fusion_t, "url_model_weight", "fusion"),
+        domain_signal_scale=_number(fusion_t, "domain_signal_scale", "fusion", 0.0, 2.0),
+    )
+    ctx_t = _table(data, "context")
+    context = ContextParams(
+        new_account_days=_number(ctx_t, "new_account_days", "context", 0.0, 3650.0),
+        new_account_odds=_number(ctx_t, "new_account_odds", "context", 1.0, 10.0),
+        pro_with_siret_odds=_number(ctx_t, "pro_with_siret_odds", "context", 0.1, 1.0),
+    )
+    matching = _table(data, "matching")
+    negation_window = int(_number(matching, "negation_window", "matching", 0, 500))
+    default_window = int(_number(matching, "default_window", "matching", 1, 2000))
+    raw_rules = data.get("rule")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise RulePackError("rule: need at least one [[rule]]")
+    rules = tuple(_rule(r, i, lexicons, default_window) for i, r in enumerate(raw_rules))
+    codes = [r.code for r in rules]
+    duplicates = sorted({c for c in codes if codes.count(c) > 1})
+    if duplicates:
+        raise RulePackError(f"rule.code: duplicated {duplicates}")
+    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
+    return RulePack(
+        version=f"{version}+{digest}",
+        thresholds=_thresholds(data),
+        fusion=fusion,
+        context=context,
+        negation_window=negation_window,
+        lexicons=lexicons,
+        rules=rules,
+    )
+
+
+def load_rulepack(path: str | Path | None = None) -> RulePack:
+    """Read and validate the rule pack at `path` (default: the pack shipped with the package)."""
+    source = Path(path) if path is not None else DEFAULT_RULES_PATH
+    return parse_rulepack(source.read_text(encoding="utf-8"))
