@@ -543,7 +543,7 @@ class DomainAnalyzer:
         if not host or is_ip_literal(host):
             return False
         base = _under_any(host, self.lists.free_hosting)
-        if base is not None and host != base and not host.startswith("www."):
+        if base is not None and _hosted_by_anyone(host, base):
             return False
         return _under_any(host, self.allow) is not None
 
@@ -788,7 +788,7 @@ class DomainAnalyzer:
             add("url.ip_host", Category.PHISHING_LINK, 0.55, "ip_literal")
         else:
             hosting = _under_any(host, self.lists.free_hosting)
-            if hosting is not None and host != hosting:
+            if hosting is not None and _hosted_by_anyone(host, hosting):
                 add("url.free_hosting", Category.PHISHING_LINK, 0.3, "free_hosting", hosting=hosting)
             parts = split_host(host)
             tld = parts.suffix.rsplit(".", 1)[-1]
@@ -869,13 +869,21 @@ def _weight_cap(brand: Brand, token: str, technique: str, position: str, suffix:
         return 0.4
     if kind == "context" and technique != "homoglyph":
         return 0.4
-    if kind == "name" and position == "inside":
+    if kind == "name" and (position == "inside" or technique == "tld_swap"):
         return 0.4
     if brand.worldwide:
         country_tld = len(suffix.rsplit(".", 1)[-1]) == 2
         if technique == "tld_swap" and country_tld:
             return 0.3
     return 1.0
+
+
+def _hosted_by_anyone(host: str, base: str) -> bool:
+    """True when `host` serves pages anyone can publish: a site under a free-hosting base
+    (`x.weebly.com`), or a host that publishes by path (`sites.google.com/view/x`, `docs.google.com`)."""
+    if host != base and host != "www." + base:
+        return True
+    return split_host(base).registrable != base
 
 
 def _looks_random(label: str) -> bool:
