@@ -131,6 +131,7 @@ def decode_idna(host: str) -> str:
     return ".".join(labels)
 
 
+@lru_cache(maxsize=65536)
 def is_ip_literal(host: str) -> bool:
     """True for IPv4/IPv6 literals, including the integer/hex forms browsers still resolve (`0x7f.1`)."""
     candidate = host.strip("[]")

@@ -293,6 +293,10 @@ class BrandIndex:
                 self.domains.setdefault(domain, brand)
                 if "." in domain:
                     self._embedded.add_word(domain, (domain, brand))
+        lengths = [len(key) for values in self.deletions.values() for key, _, _ in values] or [0]
+        self._min_len, self._max_len = min(lengths), max(lengths)
+        # Message streams repeat the same hosts: memoize per index (bounded, values are immutable).
+        self.match_word = lru_cache(maxsize=32768)(self.match_word)  # type: ignore[method-assign]
         for automaton in (self._anywhere, self._embedded):
             if len(automaton) == 0:
                 automaton.add_word("\x00", None)  # pyahocorasick cannot finalize an empty automaton
@@ -317,7 +321,11 @@ class BrandIndex:
             return None
         best: tuple[Brand, str, str, int] | None = None
         seen: set[str] = set()
-        for variant in _deletions(skel, 2 if len(skel) >= TWO_EDITS_FROM - 2 else 1):
+        if not self._min_len - 2 <= len(skel) <= self._max_len + 2:
+            return None
+        # Two deletions only where a two-edit token (9+ letters) can be within reach.
+        depth = 2 if TWO_EDITS_FROM - 2 <= len(skel) <= self._max_len + 2 else 1
+        for variant in _deletions(skel, depth):
             for token_skel, token, brand in self.deletions.get(variant, ()):
                 if token_skel in seen:
                     continue
