@@ -51,6 +51,9 @@ class TrainConfig:
     # positive rate on legitimate inputs at or below it (UrlModel: popular domains ≤ 0.5%).
     threshold: float = 0.5
     max_negative_rate: float | None = None
+    # Legitimate examples the rate is measured on (a source name); None = all legitimate examples. The
+    # UrlModel uses the popular-domain list alone: augmented sub-domains and allow-lists are easier.
+    rate_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,8 @@ def fit_linear(
     platt_a, platt_b = _platt(oof, y, config.seed)
     oof_proba = 1.0 / (1.0 + np.exp(platt_a * oof + platt_b))
     if config.max_negative_rate is not None:
-        threshold = _threshold_for_rate(oof_proba, y, config.max_negative_rate)
+        in_rate = np.asarray([config.rate_source in (None, ex.source) or ex.label == 1 for ex in examples])
+        threshold = _threshold_for_rate(oof_proba[in_rate], y[in_rate], config.max_negative_rate)
     else:
         threshold = config.threshold
 

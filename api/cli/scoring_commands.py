@@ -178,9 +178,8 @@ def score(input_path: str, output_path: str, batch_size: int, model_path: str | 
 
     A bad line produces {"id"?, "error"} in its place and the batch goes on; output order is input order.
     """
-    from scoring.engine import Scorer
-
     from api.cli.batch_scoring import score_stream
+    from scoring.engine import Scorer
 
     scorer = Scorer.load(model_path=model_path)
     with _open_text(input_path, "r") as src, _open_text(output_path, "w") as dst:
