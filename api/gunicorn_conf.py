@@ -14,11 +14,11 @@ preload_app = False
 
 
 def post_worker_init(worker: Any) -> None:
-    """Load the sync-mode Scorer in the background so the first ?mode=sync request meets its budget."""
+    """Warm the sync-mode Scorer in the background so the first ?mode=sync request meets its budget."""
     app = getattr(worker, "wsgi", None)
     services = getattr(app, "extensions", {}).get("vigie")
     if services is not None:
-        threading.Thread(target=services.scorer.get, name="vigie-scorer-warmup", daemon=True).start()
+        threading.Thread(target=services.scorer.warm_up, name="vigie-scorer-warmup", daemon=True).start()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -23,10 +23,10 @@ from moderation.settings import Settings
 
 if TYPE_CHECKING:
     from rq import Queue
-    from scoring.engine import Scorer
 
     from api.instrumentation import ApiMetrics
     from api.ratelimit import RateLimiter
+    from scoring.engine import Scorer
 
 EXTENSION_KEY = "vigie"
 
@@ -52,6 +52,17 @@ class ScorerProvider:
                     self._scorer = self._loader()
                 scorer = self._scorer
         return scorer
+
+    def warm_up(self) -> None:
+        """Load the Scorer and score two samples: the first score call pays lazy initialisation
+        (~0.5 s), which would otherwise land on the first ?mode=sync request and miss its budget."""
+        from scoring.types import Kind, ScoreInput
+
+        scorer = self.get()
+        scorer.score(
+            ScoreInput(id="warm-up-fr", kind=Kind.MESSAGE, text="Bonjour, toujours dispo ?", lang="fr")
+        )
+        scorer.score(ScoreInput(id="warm-up-en", kind=Kind.LISTING, text="Bike for sale", title="Bike"))
 
 
 def default_scorer_loader(settings: Settings) -> Callable[[], Scorer]:

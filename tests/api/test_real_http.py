@@ -46,15 +46,19 @@ def call(
         return exc.code, dict(exc.headers), exc.read()
 
 
-@pytest.fixture
-def server(settings: Settings) -> Iterator[str]:
-    port = free_port()
-    env = {
+def stack_env(settings: Settings) -> dict[str, str]:
+    return {
         **os.environ,
         "VIGIE_DATABASE_URL": settings.database_url,
         "VIGIE_REDIS_URL": settings.redis_url,
         "VIGIE_DATA_DIR": str(settings.data_dir),
     }
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[str]:
+    port = free_port()
+    env = stack_env(settings)
     log = (settings.data_dir / "gunicorn.log").open("wb")
     proc = subprocess.Popen(
         [*vigie_command(), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=log
@@ -114,3 +118,32 @@ def test_submit_read_and_metrics_over_http(server: str, session_factory: session
     replayed = re.search(r'vigie_submissions_total\{kind="message",outcome="replayed"\} (\S+)', text)
     assert created is not None and float(created.group(1)) == 6
     assert replayed is not None and float(replayed.group(1)) == 1
+
+
+def test_submitted_over_http_then_scored_by_a_worker(
+    server: str, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        _, key = create_key(session, "e2e", {"submit", "read"})
+        session.commit()
+    scam = message_body(
+        "e2e-1", "Payez par Transcash, envoyez les codes des recharges sur WhatsApp +33 6 12 34 56 78"
+    )
+    status, headers, _ = call("POST", server + "/v1/messages", key, scam)
+    assert status == 202
+
+    # The real worker entry point, in burst mode: it drains the queue and exits.
+    worker = subprocess.run(
+        [*vigie_command(), "worker", "--burst"], env=stack_env(settings), capture_output=True, timeout=120
+    )
+    assert worker.returncode == 0, worker.stderr.decode()[-2000:]
+    assert b"Transcash" not in worker.stderr + worker.stdout  # message text never logged
+
+    status, _, raw = call("GET", server + headers["Location"], key)
+    view = json.loads(raw)
+    assert view["status"] == "scored"
+    assert view["assessment"]["verdict"] in {"review", "hold"}
+    # A replay now answers 200 with the same verdict.
+    status, _, raw = call("POST", server + "/v1/messages", key, scam)
+    assert status == 200
+    assert json.loads(raw)["assessment"] == view["assessment"]
