@@ -11,9 +11,12 @@ from moderation import audit, webhooks
 from moderation.clock import utcnow
 from moderation.inserts import insert_if_absent
 from moderation.models import Assessment, Submission, SubmissionRevision
+from moderation.review import open_or_bump_item
 from scoring.types import ScoreResult
 
 ASSESSMENT_CREATED = "assessment.created"
+# Verdicts that put the content in front of a moderator (DESIGN.md contract 3).
+REVIEW_VERDICTS = frozenset({"review", "hold"})
 
 
 def record_assessment(
@@ -60,6 +63,9 @@ def record_assessment(
         submission_id,
         {"revision": revision, "verdict": values["verdict"], "score": round(values["score"], 4)},
     )
+    if values["verdict"] in REVIEW_VERDICTS:
+        # Same transaction as the verdict: an item is queued exactly when the assessment exists.
+        open_or_bump_item(session, submission_id, revision, "verdict", 0.0, now)
     if emit_webhook:
         submission = session.get(Submission, submission_id)
         webhooks.add_event(

@@ -42,6 +42,9 @@ class Settings:
     score_max_attempts: int = 10
     # Fault injection for tests only: score_submission sleeps this long before recording.
     debug_job_delay_s: float = 0.0
+    # Review queue: how long a claim lasts without activity, and how long a decision can be undone.
+    review_lease_s: float = 300.0
+    review_undo_window_s: float = 300.0
     secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
     log_level: str = "INFO"
     environment: str = "development"

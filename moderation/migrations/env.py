@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from moderation import review_models  # noqa: F401 - registers the review tables on Base
 from moderation.models import Base
 
 connection = context.config.attributes.get("connection")
