@@ -44,11 +44,14 @@ class Entities:
     amounts: tuple[Entity, ...] = ()
     handles: tuple[Entity, ...] = ()
     sirets: tuple[Entity, ...] = ()
+    # IBAN- and wallet-shaped strings whose checksum fails: typed by hand or invented, still a payment ask.
+    iban_like: tuple[Entity, ...] = ()
+    crypto_like: tuple[Entity, ...] = ()
 
     def all(self) -> tuple[Entity, ...]:
         return (
             self.urls + self.emails + self.phones + self.ibans + self.crypto
-            + self.amounts + self.handles + self.sirets
+            + self.amounts + self.handles + self.sirets + self.iban_like + self.crypto_like
         )  # fmt: skip
 
 
@@ -268,6 +271,10 @@ def iban_is_valid(iban: str) -> bool:
 _BECH32 = re.compile(r"(?<![a-z0-9])bc1[ac-hj-np-z02-9]{11,71}(?![a-z0-9])")
 _BASE58 = re.compile(r"(?<![A-Za-z0-9])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![A-Za-z0-9])")
 _ETH = re.compile(r"(?<![a-z0-9])0x[0-9a-f]{40}(?![a-z0-9])")
+# Wallet-shaped tokens (lower-cased text): bech32, legacy/P2SH base58, TRON, Ethereum.
+_CRYPTO_SHAPE = re.compile(
+    r"(?<![a-z0-9])(?:bc1[a-z0-9]{20,70}|[13t][a-z0-9]{25,34}|0x[0-9a-f]{38,42})(?![a-z0-9])"
+)
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
@@ -304,7 +311,7 @@ _AMOUNT = re.compile(
     r"|(?:€|\$|£)\s?(\d{1,7})(?:[.,](\d{1,2}))?(?!\d)"
 )
 _HANDLE = re.compile(
-    r"(?<![\w.])(?:(?:www\.)?(paypal\.me|wa\.me|t\.me|telegram\.me|lydia-app\.com|revolut\.me)/([a-z0-9_.+-]{2,40})"
+    r"(?<![\w.])(?:(?:www\.)?(paypal\.me|paypal\.com/paypalme|wa\.me|t\.me|telegram\.me|lydia-app\.com|revolut\.me)/([a-z0-9_.+-]{2,40})"
     r"|@([a-z][a-z0-9_]{3,31}))(?![\w@.]*\.[a-z]{2,})"
 )
 _DIGIT = re.compile(r"\d")
@@ -323,7 +330,8 @@ def luhn_is_valid(digits: str) -> bool:
 
 
 _HANDLE_KINDS = {
-    "paypal.me": "paypal", "wa.me": "whatsapp", "t.me": "telegram", "telegram.me": "telegram",
+    "paypal.me": "paypal", "paypal.com/paypalme": "paypal", "wa.me": "whatsapp", "t.me": "telegram",
+    "telegram.me": "telegram",
     "lydia-app.com": "lydia", "revolut.me": "revolut",
 }  # fmt: skip
 
@@ -382,6 +390,17 @@ def extract(original: str, norm: Normalized) -> Entities:
             for m in _BASE58.finditer(original)
             if _base58check_valid(m.group())
         ]
+    iban_like = _capped(
+        _make(norm, "iban", m.start(), m.end(), compact.upper(), checksum="invalid")
+        for m in (_IBAN.finditer(text) if has_digit else ())
+        if 15 <= len(compact := m.group().replace(" ", "")) <= 34 and not iban_is_valid(compact)
+    )
+    valid_crypto = {c.value.lower() for c in crypto_found}
+    crypto_like = _capped(
+        _make(norm, "crypto", m.start(), m.end(), m.group(), checksum="unverified")
+        for m in (_CRYPTO_SHAPE.finditer(text) if has_digit else ())
+        if m.group() not in valid_crypto and not m.group().isdigit()
+    )
     amounts = _capped(
         _make(norm, "amount", m.start(), m.end(), _amount_value(m))
         for m in (_AMOUNT.finditer(text) if has_digit else ())
@@ -403,6 +422,8 @@ def extract(original: str, norm: Normalized) -> Entities:
         amounts=amounts,
         handles=handles,
         sirets=sirets,
+        iban_like=iban_like,
+        crypto_like=crypto_like,
     )
 
 

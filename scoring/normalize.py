@@ -212,9 +212,28 @@ _PUNCT = re.compile(
     rf"|\sat\s+(?=(?:{_MAIL_HOSTS})\b)"  # "john at gmail dot com"
     r"|\bh(?:xx|tt|\*\*|xt|tx)p(s?)\s*[:;]?\s*/\s*/"  # hxxp://  http //  http : //
     r"|\bh(?:xx|\*\*)p(s?)\b"  # bare hxxp
+    r"|(?<=[a-z0-9]) @ ?(?=[a-z0-9-]+ ?\. ?[a-z])"  # "jean @ gmail.com"
+    r"|(?<=[a-z0-9])@ (?=[a-z0-9-]+ ?\. ?[a-z])"  # "jean@ gmail.com"
+    rf"|(?<=[a-z0-9]) \. ?(?=(?:{_TLDS})\b)|(?<=[a-z0-9])\. (?=(?:{_TLDS})\b)"  # "orange . fr"
 )
 # Cheap substring tests that must all fail for _PUNCT to have nothing to do (most messages).
-_PUNCT_HINTS = ("[", "(", "{", "point", "dot", " at ", "obas", "xxp", "**p", "http", "hxt", "htx")
+_PUNCT_HINTS = (
+    "[",
+    "(",
+    "{",
+    "point",
+    "dot",
+    " at ",
+    "obas",
+    "xxp",
+    "**p",
+    "http",
+    "hxt",
+    "htx",
+    "@ ",
+    " @",
+    ". ",
+)
 
 
 def _punctuation(text: str) -> Iterator[Edit]:
@@ -229,11 +248,20 @@ def _punctuation(text: str) -> Iterator[Edit]:
         elif m.group(2) is not None:
             repl = f"http{m.group(2)}"
         else:
-            repl = (
-                "."
-                if core in {"point", "dot"} or core[1:-1].strip() in {".", "dot", "point", "punto"}
-                else "@"
-            )
+            if core == ".":
+                # "jean@orange . fr" only: a spaced dot elsewhere ends a sentence ("Merci. Me...").
+                before = text[max(0, m.start() - 40) : m.start()].rsplit("@", 1)
+                if len(before) < 2 or before[1].strip().count(" ") > 0:
+                    continue
+                repl = "."
+            elif core == "@":
+                repl = "@"
+            else:
+                repl = (
+                    "."
+                    if core in {"point", "dot"} or core[1:-1].strip() in {".", "dot", "point", "punto"}
+                    else "@"
+                )
             # Swallow the spaces around a written-out "@"/"." so the address reads as one token.
             start, end = m.start(), m.end()
             while start > 0 and text[start - 1] == " ":

@@ -23,7 +23,8 @@ DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
 # Groups provided by entity extraction rather than by phrase lists (see scoring.detectors.context).
 ENTITY_GROUPS = frozenset(
     {
-        "@url", "@url_external", "@email", "@phone", "@iban", "@crypto", "@amount", "@siret",
+        "@url", "@url_external", "@url_allowed", "@iban_like", "@crypto_like",
+        "@email", "@phone", "@iban", "@crypto", "@amount", "@siret",
         "@handle_paypal", "@handle_whatsapp", "@handle_telegram", "@handle_lydia", "@handle_revolut",
         "@handle_at",
     }

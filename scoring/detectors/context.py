@@ -94,11 +94,11 @@ def _entity_hits(entities: Entities, links: LinkJudge) -> dict[str, list[Hit]]:
 
     for url in entities.urls:
         add("@url", url.norm_span)
-        if not links.is_allowed(url.value):
-            add("@url_external", url.norm_span)
+        add("@url_external" if not links.is_allowed(url.value) else "@url_allowed", url.norm_span)
     for kind, group in (
         (entities.emails, "@email"), (entities.phones, "@phone"), (entities.ibans, "@iban"),
-        (entities.crypto, "@crypto"), (entities.amounts, "@amount"), (entities.sirets, "@siret"),
+        (entities.crypto, "@crypto"), (entities.iban_like, "@iban_like"),
+        (entities.crypto_like, "@crypto_like"), (entities.amounts, "@amount"), (entities.sirets, "@siret"),
     ):  # fmt: skip
         for ent in kind:
             add(group, ent.norm_span)

@@ -57,7 +57,12 @@ def _negated(ctx: FieldContext, first_start: int) -> bool:
     return False
 
 
+# "unless" phrases may sit just outside the matched hits ("...un numéro pour que je vous appelle").
+UNLESS_MARGIN = 40
+
+
 def _blocked(ctx: FieldContext, rule: Rule, lo: int, hi: int) -> bool:
+    lo, hi = lo - UNLESS_MARGIN, hi + UNLESS_MARGIN
     for name in rule.unless:
         for start, end in ctx.hits.get(name, ()):
             if start < hi and end > lo:
