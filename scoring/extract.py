@@ -27,7 +27,7 @@ MAX_PER_KIND = 32
 class Entity:
     """One extracted entity. `value` is canonical (lower-case URL, E.164 phone, upper-case IBAN...)."""
 
-    kind: str  # url | email | phone | iban | crypto | amount | handle | siret
+    kind: str  # url | email | phone | iban | crypto | amount | handle | siret | iban_like | crypto_like
     value: str
     span: tuple[int, int]  # into the original text
     norm_span: tuple[int, int]  # into Normalized.text
@@ -391,13 +391,13 @@ def extract(original: str, norm: Normalized) -> Entities:
             if _base58check_valid(m.group())
         ]
     iban_like = _capped(
-        _make(norm, "iban", m.start(), m.end(), compact.upper(), checksum="invalid")
+        _make(norm, "iban_like", m.start(), m.end(), compact.upper(), checksum="invalid")
         for m in (_IBAN.finditer(text) if has_digit else ())
         if 15 <= len(compact := m.group().replace(" ", "")) <= 34 and not iban_is_valid(compact)
     )
     valid_crypto = {c.value.lower() for c in crypto_found}
     crypto_like = _capped(
-        _make(norm, "crypto", m.start(), m.end(), m.group(), checksum="unverified")
+        _make(norm, "crypto_like", m.start(), m.end(), m.group(), checksum="unverified")
         for m in (_CRYPTO_SHAPE.finditer(text) if has_digit else ())
         if m.group() not in valid_crypto and not m.group().isdigit()
     )

@@ -1,0 +1,96 @@
+"""Detectors through the rules-only scorer: positives per category (FR and EN, informal, obfuscated)
+and hard negatives (honest messages about payment, delivery, links and phone numbers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.engine import Scorer
+from scoring.types import Category, Kind, ScoreInput, Verdict
+
+POSITIVES = [
+    (Category.EXTERNAL_PAYMENT, "Paiement par PayPal entre proches uniquement svp"),
+    (Category.EXTERNAL_PAYMENT, "je fais 10€ de moins si tu passes par p4yp4l amis"),
+    (Category.EXTERNAL_PAYMENT, "Envoyez sur paypal.me/jeandupont et je poste demain"),
+    (Category.EXTERNAL_PAYMENT, "Voici mon IBAN FR76 3000 6000 0112 3456 7890 189, virement avant envoi"),
+    (Category.EXTERNAL_PAYMENT, "Paiement en coupons Transcash de 100 €, envoyez-moi les codes"),
+    (Category.EXTERNAL_PAYMENT, "Pay me with Western Union please, it's faster"),
+    (Category.EXTERNAL_PAYMENT, "Bitcoin only, send to my wallet"),
+    (Category.OFF_PLATFORM, "Ecris moi sur w h a t s a p p au 06 12 34 56 78"),
+    (Category.OFF_PLATFORM, "Contact me on WhatsApp +44 7911 123456, I'm rarely on the app"),
+    (Category.OFF_PLATFORM, "C'est plus rapide par mail : jean arobase gmail point com"),
+    (Category.OFF_PLATFORM, "ajoute moi sur telegram @vendeur_pro"),
+    (Category.FAKE_SECURE_PAYMENT, "J'ai payé, cliquez sur le lien pour recevoir votre argent"),
+    (Category.FAKE_SECURE_PAYMENT, "Pour être crédité, saisissez votre numéro de carte bancaire sur la page"),
+    (
+        Category.FAKE_SECURE_PAYMENT,
+        "Payment sent. Click this link to receive your money: secure-pay-lbc.top/x",
+    ),
+    (Category.FAKE_DELIVERY, "Mon transporteur va vous contacter pour récupérer le colis"),
+    (Category.FAKE_DELIVERY, "Remplissez le formulaire Mondial Relay pour programmer l'envoi"),
+    (Category.ADVANCE_FEE, "Il faut d'abord payer les frais de dossier de 49 € pour recevoir le véhicule"),
+    (Category.ADVANCE_FEE, "You must pay the customs fee first to receive the parcel"),
+    (Category.OVERPAYMENT, "Je vous ai payé 500€ par erreur, renvoyez moi la différence"),
+    (Category.OVERPAYMENT, "I overpaid by mistake, please refund the difference"),
+    (Category.ACCOUNT_TAKEOVER, "Donne-moi le code que tu vas recevoir par SMS"),
+    (Category.ACCOUNT_TAKEOVER, "send me the c o d e you got by sms"),
+    (Category.ACCOUNT_TAKEOVER, "Envoyez-moi une photo de votre carte d'identité recto verso"),
+    (Category.ACCOUNT_TAKEOVER, "Give me your card number, expiry date and CVV"),
+    (Category.SPOOFED_DOMAIN, "Validez sur leboncoin.fr.reception-fonds.com/tx"),
+    (Category.URL_SHORTENER, "regarde ici bit.ly/3xYz9 pour la suite"),
+]
+
+
+@pytest.mark.parametrize(
+    ("category", "text"), POSITIVES, ids=[f"{c.value}-{i}" for i, (c, _) in enumerate(POSITIVES)]
+)
+def test_scam_mechanism_is_flagged_with_its_category(
+    rules_scorer: Scorer, category: Category, text: str
+) -> None:
+    result = rules_scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert result.verdict is not Verdict.ALLOW, result.reasons
+    assert category in result.categories
+    for reason in result.reasons:
+        assert reason.span is not None
+        s, e = reason.span
+        assert text[s:e] == reason.evidence or reason.evidence == text[s:e][: len(reason.evidence)]
+
+
+HARD_NEGATIVES = [
+    "Je peux payer par virement ?",
+    "je vous envoie le lien de l'annonce leboncoin.fr/ad/123",
+    "Remise en main propre, paiement en espèces",
+    "Le colis part demain par Mondial Relay, voici le numéro de suivi",
+    "Déposé au relais, vous pouvez suivre ici : https://www.mondialrelay.fr/suivi-de-colis/?numero=78207119",
+    "Je préfère payer via le paiement sécurisé de leboncoin, c'est possible ?",
+    "Je ne donne jamais mes codes, désolé.",
+    "Je n'ai pas de PayPal, désolée.",
+    "C'est quoi un coupon Transcash ? Je ne connais pas.",
+    "Attention, n'envoyez jamais le code reçu par SMS à quelqu'un.",
+    "Méfiez-vous, on m'a envoyé un faux lien de paiement sécurisé hier.",
+    "Voici mon numéro pour le rendez-vous : 06 12 34 56 78",
+    "Bonjour, vous pouvez l'envoyer en Colissimo ? Je paierai les frais de port.",
+    "Is it still available? I can pick it up on Saturday and pay cash.",
+    "Here's my number in case: 07 81 22 33 44. I'll text when I arrive.",
+    "Someone asked me to pay with Transcash vouchers, I reported the ad.",
+    "Le code postal est 75011, c'est au 3e étage.",
+    "Voici le code de suivi du colis : 8R12345678",
+]
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_honest_message_is_allowed(rules_scorer: Scorer, text: str) -> None:
+    result = rules_scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert result.verdict is Verdict.ALLOW, [(r.code, r.evidence) for r in result.reasons]
+
+
+def test_listing_title_reasons_point_into_the_title(rules_scorer: Scorer) -> None:
+    item = ScoreInput(
+        id="l", kind=Kind.LISTING, title="iPhone 14 - paiement PayPal entre proches", text="Très bon état."
+    )
+    result = rules_scorer.score(item)
+    titled = [r for r in result.reasons if r.field == "title"]
+    assert titled
+    for r in titled:
+        assert r.span is not None
+        assert item.title is not None and item.title[r.span[0] : r.span[1]] == r.evidence

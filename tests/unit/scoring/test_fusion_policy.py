@@ -1,0 +1,69 @@
+"""Fusion (noisy-OR, model blending, sender context) and verdict policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.fusion import context_factor, fuse, noisy_or
+from scoring.policy import decide
+from scoring.rulepack import load_rulepack
+from scoring.types import Category, Kind, Reason, Sender, Verdict
+
+PACK = load_rulepack()
+
+
+def reason(code: str, category: Category, weight: float) -> Reason:
+    return Reason(code=code, category=category, weight=weight, evidence="x", span=(0, 1))
+
+
+def test_noisy_or() -> None:
+    assert noisy_or([]) == 0.0
+    assert noisy_or([0.5, 0.5]) == pytest.approx(0.75)
+    assert noisy_or([2.0]) == 1.0
+
+
+def test_same_code_counts_once() -> None:
+    r = reason("a", Category.OFF_PLATFORM, 0.5)
+    assert fuse([r, r], None, PACK.fusion).rule_score == pytest.approx(0.5)
+
+
+def test_model_raises_rule_score_but_alone_never_holds() -> None:
+    rules = [reason("a", Category.OFF_PLATFORM, 0.5)]
+    assert fuse(rules, 0.9, PACK.fusion).score > fuse(rules, None, PACK.fusion).score
+    alone = fuse([], 0.99, PACK.fusion)
+    assert alone.model_only and alone.score <= PACK.fusion.model_only_cap
+    assert decide(alone, Kind.MESSAGE, PACK) is not Verdict.HOLD
+    assert fuse([], PACK.fusion.model_only_min_p - 0.01, PACK.fusion).score == 0.0
+
+
+def test_hold_needs_strong_rule_evidence() -> None:
+    weak = [reason(f"c{i}", Category.OFF_PLATFORM, w) for i, w in enumerate((0.3, 0.3, 0.35))]
+    fused = fuse(weak, 1.0, PACK.fusion)
+    assert fused.rule_score < PACK.fusion.hold_min_rule_score
+    assert fused.score >= PACK.thresholds[Kind.MESSAGE].hold
+    assert decide(fused, Kind.MESSAGE, PACK) is Verdict.REVIEW
+
+
+@pytest.mark.parametrize(
+    ("weights", "verdict"),
+    [
+        ([], Verdict.ALLOW),
+        ([0.2], Verdict.ALLOW),
+        ([0.45], Verdict.WARN),
+        ([0.65], Verdict.REVIEW),
+        ([0.9], Verdict.HOLD),
+    ],
+)
+def test_message_thresholds(weights: list[float], verdict: Verdict) -> None:
+    reasons = [reason(f"c{i}", Category.EXTERNAL_PAYMENT, w) for i, w in enumerate(weights)]
+    assert decide(fuse(reasons, None, PACK.fusion), Kind.MESSAGE, PACK) is verdict
+
+
+def test_sender_context_adjusts_the_score_not_the_reasons() -> None:
+    reasons = [reason("a", Category.EXTERNAL_PAYMENT, 0.5)]
+    new = context_factor(Sender(account_age_days=0.5), PACK.context, siret_valid=False)
+    pro = context_factor(Sender(is_pro=True, siret="73282932000074"), PACK.context, siret_valid=True)
+    base = fuse(reasons, None, PACK.fusion).score
+    assert fuse(reasons, None, PACK.fusion, new).score > base > fuse(reasons, None, PACK.fusion, pro).score
+    assert fuse([], None, PACK.fusion, new).score == 0.0
+    assert context_factor(Sender(is_pro=True), PACK.context, siret_valid=False) == 1.0

@@ -1,0 +1,56 @@
+"""Rule pack loading: the shipped pack is valid, versions are content hashes, errors name the key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from scoring.rulepack import DEFAULT_RULES_PATH, RulePackError, load_rulepack, parse_rulepack
+from scoring.types import Kind
+
+CONTENT = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+
+
+def test_default_pack_loads_with_ordered_thresholds() -> None:
+    pack = load_rulepack()
+    assert pack.rules
+    for kind in Kind:
+        t = pack.thresholds[kind]
+        assert 0 < t.warn <= t.review <= t.hold <= 1
+
+
+def test_version_is_declared_version_plus_content_hash() -> None:
+    a = parse_rulepack(CONTENT)
+    b = parse_rulepack(CONTENT)
+    c = parse_rulepack(CONTENT + "\n# comment\n")
+    assert a.version == b.version
+    assert a.version.startswith("2025.1+")
+    assert c.version != a.version
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'code = "payment.paypal_friends"\ncategory = "external_payment"\nweight = 0.80',
+            'code = "payment.paypal_friends"\ncategory = "external_payment"\nweight = 1.5',
+            "rule[0] (payment.paypal_friends).weight",
+        ),
+        ('category = "external_payment"', 'category = "nonsense"', ".category: unknown category"),
+        ('all = ["paypal", "friends_mode"]', 'all = ["paypal", "no_such_list"]', "'no_such_list'"),
+        ("warn = 0.40", "warn = 0.99", "thresholds.message"),
+        ('version = "2025.1"', "version = 3", "version"),
+        ("model_weight = 0.55", 'model_weight = "high"', "fusion.model_weight"),
+        ("window = 60\nnegatable = true", "window = 60\nnegatable = true\ncolour = 1", "unknown key"),
+    ],
+)
+def test_invalid_pack_names_the_bad_key(old: str, new: str, message: str) -> None:
+    assert old in CONTENT
+    with pytest.raises(RulePackError, match=re.escape(message)):
+        parse_rulepack(CONTENT.replace(old, new, 1))
+
+
+def test_invalid_toml_is_a_rulepack_error() -> None:
+    with pytest.raises(RulePackError, match="invalid TOML"):
+        parse_rulepack("version = ")
