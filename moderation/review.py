@@ -331,7 +331,7 @@ def moderator_actor(moderator: Moderator) -> str:
     return f"moderator:{moderator.id}"
 
 
-def _free_or_mine(moderator_id: str, now: datetime) -> Any:
+def free_or_held_by(moderator_id: str, now: datetime) -> Any:
     return or_(
         ReviewItem.claimed_by.is_(None),
         ReviewItem.claimed_by == moderator_id,
@@ -339,7 +339,7 @@ def _free_or_mine(moderator_id: str, now: datetime) -> Any:
     )
 
 
-def _may_work(moderator: Moderator) -> Any:
+def workable_by(moderator: Moderator) -> Any:
     clauses = [
         or_(
             ReviewItem.appeal_excluded_moderator.is_(None),
@@ -378,8 +378,8 @@ def claim(
         .where(
             ReviewItem.id == item_id,
             ReviewItem.status == OPEN,
-            _free_or_mine(moderator.id, now),
-            _may_work(moderator),
+            free_or_held_by(moderator.id, now),
+            workable_by(moderator),
         )
         .values(
             claimed_by=moderator.id,
@@ -412,7 +412,7 @@ def release(session: Session, item_id: str, moderator: Moderator, now: datetime)
     condition = (
         ReviewItem.id == item_id
         if moderator.is_senior
-        else and_(ReviewItem.id == item_id, _free_or_mine(moderator.id, now))
+        else and_(ReviewItem.id == item_id, free_or_held_by(moderator.id, now))
     )
     result = session.execute(
         update(ReviewItem)
@@ -442,9 +442,9 @@ def assign(
     """Hand the item to `assignee` (it becomes their claim). A senior may take it from its holder;
     anyone else only assigns a free item or one they hold. Raises NotFound, ClaimConflict,
     NotPermitted, StateConflict. Does not commit."""
-    conditions = [ReviewItem.id == item_id, ReviewItem.status == OPEN, _may_work(assignee)]
+    conditions = [ReviewItem.id == item_id, ReviewItem.status == OPEN, workable_by(assignee)]
     if not by.is_senior:
-        conditions.append(_free_or_mine(by.id, now))
+        conditions.append(free_or_held_by(by.id, now))
     result = session.execute(
         update(ReviewItem)
         .where(*conditions)
@@ -477,7 +477,7 @@ def escalate(session: Session, item_id: str, moderator: Moderator, note: str, no
     """
     result = session.execute(
         update(ReviewItem)
-        .where(ReviewItem.id == item_id, ReviewItem.status == OPEN, _free_or_mine(moderator.id, now))
+        .where(ReviewItem.id == item_id, ReviewItem.status == OPEN, free_or_held_by(moderator.id, now))
         .values(
             queue=SENIOR_QUEUE,
             escalation_note=note[:2000],
@@ -531,7 +531,7 @@ def _filtered(flt: ItemFilter, now: datetime) -> Any:
     elif flt.sender_type == "individual":
         stmt = stmt.where(or_(ReviewItem.sender_is_pro.is_(None), ReviewItem.sender_is_pro.is_(False)))
     if flt.available_to is not None:
-        stmt = stmt.where(_free_or_mine(flt.available_to.id, now), _may_work(flt.available_to))
+        stmt = stmt.where(free_or_held_by(flt.available_to.id, now), workable_by(flt.available_to))
     return stmt
 
 
