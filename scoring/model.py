@@ -19,12 +19,12 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-import sklearn
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 ARTIFACT_FORMAT = 1
@@ -438,7 +438,7 @@ def expected_versions(kind: str) -> dict[str, Any]:
         "format": ARTIFACT_FORMAT,
         "kind": kind,
         "feature_schema": FEATURE_SCHEMAS[kind][0],
-        "sklearn_version": sklearn.__version__,
+        "sklearn_version": installed_version("scikit-learn"),
     }
 
 

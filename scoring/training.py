@@ -190,7 +190,9 @@ def fit_linear(
         raise ValueError(f"need at least {config.folds} examples of each class, got {n_pos}/{len(y) - n_pos}")
     counts = count_matrix(texts, analyzer, config.n_bits)
     active, idf_full, default_idf = _idf(counts, len(texts))
-    x = tfidf_rows(counts, idf_full)
+    # Columns never seen in training keep a zero weight under L2, so fitting on the active columns only
+    # gives the same model, many times faster than on all 2**n_bits hashed columns.
+    x = tfidf_rows(counts, idf_full)[:, active]
 
     oof = np.zeros(len(y))
     folds = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
@@ -212,7 +214,7 @@ def fit_linear(
         n_bits=config.n_bits,
         active=active,
         idf=idf_full[active].astype(np.float32),
-        coef=coef[active].astype(np.float32),
+        coef=coef.astype(np.float32),
         default_idf=default_idf,
         intercept=float(final.intercept_[0]),
         platt_a=platt_a,
