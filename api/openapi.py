@@ -17,7 +17,9 @@ from pydantic.json_schema import models_json_schema
 
 from api.auth import policy_for
 from api.problems import PROBLEM_MEDIA_TYPE
+from api.reports import ReportIn, ReportStatusOut
 from api.schemas import HealthOut, ListingIn, MessageIn, ProblemOut, SubmissionOut
+from api.warnings import WarningEventIn, WarningEventOut, WarningListOut, WarningStatsOut
 
 JSON = "application/json"
 
@@ -64,12 +66,39 @@ _SUBMIT_REPLIES = {
     422: Reply("Validation failed; `errors` names every offending field by its JSON path."),
     **_AUTH_REPLIES,
 }
-_SYNC = (("mode", "`sync` to score in process within VIGIE_SYNC_BUDGET_MS (202 if the budget is missed)."),)
+_SYNC = (
+    ("mode", "`async` (default) or `sync`: score in process within VIGIE_SYNC_BUDGET_MS (202 if missed)."),
+)
 _READ_REPLIES = {
     200: Reply("The submission with its latest assessment (null until scored).", SubmissionOut, JSON),
     404: Reply("No submission of this kind with this id."),
     **_AUTH_REPLIES,
 }
+
+_LANG = (("lang", "`fr` or `en`: overrides the reader's own language."),)
+_NOT_FOUND = {404: Reply("No such resource."), **_AUTH_REPLIES}
+# User side (issue 5): safety warnings for recipients, warning telemetry, user reports.
+USER_SIDE_ROUTES: tuple[Route, ...] = (
+    Route("get", "/v1/conversations/{conversation_id}/warnings", "warnings.list_conversation_warnings",
+          "Safety warnings of a conversation, for its recipient", "user side", query=_LANG,
+          replies={200: Reply("Active warnings, plain text (escape when displaying).", WarningListOut, JSON),
+                   422: Reply("lang is not fr or en."), **_AUTH_REPLIES}),
+    Route("post", "/v1/warnings/{warning_id}/events", "warnings.record_warning_event",
+          "Record what the recipient did with a warning", "user side", WarningEventIn,
+          replies={201: Reply("Stored and counted.", WarningEventOut, JSON),
+                   422: Reply("Unknown event."), **_NOT_FOUND}),
+    Route("get", "/v1/warnings/stats", "warnings.warning_stats", "Warnings and telemetry per category",
+          "user side", replies={200: Reply("Counts per category.", WarningStatsOut, JSON), **_AUTH_REPLIES}),
+    Route("post", "/v1/reports", "reports.create_report", "Report a message or listing", "user side", ReportIn,
+          replies={201: Reply("Report filed and queued for review.", ReportStatusOut, JSON, ("Location",)),
+                   200: Reply("This reporter already reported this item: the existing report.",
+                              ReportStatusOut, JSON, ("Location",)),
+                   422: Reply("Validation failed, or an unknown item without `excerpt`."),
+                   **_AUTH_REPLIES}),
+    Route("get", "/v1/reports/{report_id}", "reports.get_report",
+          "A report's status, expected delay and reasons", "user side", query=_LANG,
+          replies={200: Reply("Status in the reporter's language.", ReportStatusOut, JSON), **_NOT_FOUND}),
+)  # fmt: skip
 
 ROUTES: tuple[Route, ...] = (
     Route("post", "/v1/messages", "submissions.create_message", "Submit a message", "submissions",
@@ -91,6 +120,7 @@ ROUTES: tuple[Route, ...] = (
           replies={200: Reply("The OpenAPI 3.1 document.", None, JSON)}),
     Route("get", "/docs", "docs.docs", "Documentation page (no external assets)", "operations",
           replies={200: Reply("HTML page rendering this document.", None, "text/html")}),
+    *USER_SIDE_ROUTES,
 )  # fmt: skip
 
 
@@ -98,6 +128,11 @@ def _schemas() -> dict[str, Any]:
     models = {ProblemOut, SubmissionOut, HealthOut}
     models.update(r.request_model for r in ROUTES if r.request_model is not None)
     mode = {SubmissionOut: "serialization", ProblemOut: "serialization", HealthOut: "serialization"}
+    for route in USER_SIDE_ROUTES:
+        for reply in route.replies.values():
+            if reply.model is not None and reply.model not in models:
+                models.add(reply.model)
+                mode[reply.model] = "serialization"
     _, top = models_json_schema(
         [(m, mode.get(m, "validation")) for m in sorted(models, key=lambda m: m.__name__)],  # type: ignore[misc]
         ref_template="#/components/schemas/{model}",
@@ -170,7 +205,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": "submissions"}, {"name": "operations"}],
+        "tags": [{"name": "submissions"}, {"name": "user side"}, {"name": "operations"}],
         "paths": paths,
         "components": {
             "schemas": _schemas(),

@@ -9,6 +9,7 @@ the process.
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -127,8 +128,10 @@ def _handle_http_exception(exc: HTTPException) -> Response:
 
 
 def _handle_unexpected(exc: Exception) -> Response:
-    # Log the traceback for operators; the client gets a generic body without any internals.
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    # Operators get the exception type and the frames; not its message, which may quote the
+    # submitted text or an e-mail address (logs stay PII-free). The client gets a generic body.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames)
     return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
 

@@ -13,13 +13,18 @@ import shutil
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from api.schemas import RecipientIn, SenderIn
 from moderation.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = PROJECT_ROOT / "fixtures" / "demo"
@@ -61,10 +66,17 @@ def keys() -> None:
     """Create, list and revoke API keys."""
 
 
-def _session() -> Any:
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the configured database; the engine is disposed on exit (no leaked connections)."""
     from moderation.db import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(_settings()))()
+    engine = make_engine(_settings())
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @keys.command("create")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.problems import Problem
 from tests.api.conftest import bearer, message_body
@@ -95,12 +98,19 @@ def test_unknown_path_is_404_and_wrong_method_is_405(client: FlaskClient, submit
     assert "POST" in response.headers["Allow"]
 
 
-def test_unexpected_error_is_500_without_internals(make_app, make_key) -> None:
+def test_unknown_mode_is_422_on_mode(client: FlaskClient, submitter: dict[str, str]) -> None:
+    response = client.post("/v1/messages?mode=turbo", json=message_body(), headers=submitter)
+    problem = assert_problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == ["mode"]
+
+
+def test_unexpected_error_is_500_without_internals(make_app, make_key, caplog) -> None:
     app = make_app()
 
     @app.get("/boom")
     def boom() -> None:  # an endpoint without an access policy: fails closed (admin only)
-        raise RuntimeError("secret internal detail /etc/passwd")
+        content = "secret internal detail " + "/etc/passwd"  # as if quoting submitted text
+        raise RuntimeError(content)
 
     key = make_key("admin")
     response = app.test_client().get("/boom", headers=bearer(key))
@@ -109,6 +119,9 @@ def test_unexpected_error_is_500_without_internals(make_app, make_key) -> None:
     assert "secret internal detail" not in text
     assert "Traceback" not in text
     assert problem["type"] == "/problems/internal-error"
+    # Operators see the type and frames, never the exception message (it may quote content).
+    assert "RuntimeError" in caplog.text
+    assert "secret internal detail" not in caplog.text
 
 
 def test_problem_carries_extension_members_and_headers(app) -> None:
@@ -117,3 +130,35 @@ def test_problem_carries_extension_members_and_headers(app) -> None:
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
     assert response.get_json()["instance"] == "/v1/messages"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=12,
+)
+field_values = st.fixed_dictionaries(
+    {},
+    optional={
+        "external_id": json_values | st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True),
+        "conversation_id": json_values | st.just("conv-9"),
+        "text": json_values | st.text(min_size=1, max_size=200),
+        "title": json_values,
+        "price": json_values,
+        "sender": json_values | st.fixed_dictionaries({}, optional={"account_age_days": json_values}),
+        "recipient": json_values,
+        "lang": json_values | st.sampled_from(["fr", "en"]),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=json_values | field_values)
+def test_any_json_body_gets_a_defined_answer_never_a_500(
+    client: FlaskClient, submitter: dict[str, str], body: Any
+) -> None:
+    raw = json.dumps(body)  # json=None would send no body at all
+    response = client.post("/v1/listings", data=raw, content_type="application/json", headers=submitter)
+    assert response.status_code in {200, 202, 422}, response.get_data(as_text=True)
+    if response.status_code == 422:
+        assert all(e["field"] for e in response.get_json()["errors"])
