@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoring.fusion import context_factor, fuse, noisy_or
+from scoring.fusion import Fused, context_factor, fuse, noisy_or
 from scoring.policy import decide
 from scoring.rulepack import load_rulepack
 from scoring.types import Category, Kind, Reason, Sender, Verdict
@@ -37,11 +37,13 @@ def test_model_raises_rule_score_but_alone_never_holds() -> None:
 
 
 def test_hold_needs_strong_rule_evidence() -> None:
-    weak = [reason(f"c{i}", Category.OFF_PLATFORM, w) for i, w in enumerate((0.3, 0.3, 0.35))]
-    fused = fuse(weak, 1.0, PACK.fusion)
-    assert fused.rule_score < PACK.fusion.hold_min_rule_score
-    assert fused.score >= PACK.thresholds[Kind.MESSAGE].hold
-    assert decide(fused, Kind.MESSAGE, PACK) is Verdict.REVIEW
+    hold = PACK.thresholds[Kind.MESSAGE].hold
+    weak_rules = Fused(score=hold, rule_score=PACK.fusion.hold_min_rule_score / 2, model_p=1.0,
+                       by_category={}, model_only=False)  # fmt: skip
+    strong_rules = Fused(score=hold, rule_score=PACK.fusion.hold_min_rule_score, model_p=None,
+                         by_category={}, model_only=False)  # fmt: skip
+    assert decide(weak_rules, Kind.MESSAGE, PACK) is Verdict.REVIEW
+    assert decide(strong_rules, Kind.MESSAGE, PACK) is Verdict.HOLD
 
 
 @pytest.mark.parametrize(

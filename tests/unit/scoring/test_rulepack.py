@@ -41,7 +41,7 @@ def test_version_is_declared_version_plus_content_hash() -> None:
         ('all = ["paypal", "friends_mode"]', 'all = ["paypal", "no_such_list"]', "'no_such_list'"),
         ("warn = 0.40", "warn = 0.99", "thresholds.message"),
         ('version = "2025.1"', "version = 3", "version"),
-        ("model_weight = 0.55", 'model_weight = "high"', "fusion.model_weight"),
+        ("\nmodel_weight = ", '\nmodel_weight = "high"\nunused = ', "fusion.model_weight"),
         ("window = 60\nnegatable = true", "window = 60\nnegatable = true\ncolour = 1", "unknown key"),
     ],
 )
