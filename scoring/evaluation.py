@@ -8,10 +8,24 @@ A metric that is undefined on a group (no positives for recall, nothing flagged 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
+
+
+def holdout_half(record: Mapping[str, Any]) -> Literal["dev", "report"]:
+    """Which half of the holdout corpus a record belongs to: "dev" (errors may be inspected to guide
+    general fixes) or "report" (only aggregate numbers are ever looked at).
+
+    The split is by conversation (a record without one is its own group), so the turns of one scam
+    script never sit on both sides: `int(sha256(conversation_id or id), 16) % 2`, 0 -> dev, 1 -> report.
+    This is the one definition of the split; every report and tuning script must use it.
+    """
+    key = str(record.get("conversation_id") or record["id"])
+    return "dev" if int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "report"
 
 
 @dataclass(frozen=True, slots=True)
