@@ -67,9 +67,14 @@ def create_app(
     app.after_request(add_rate_headers)
     app.teardown_appcontext(close_request_session)
 
-    from api import docs, health, submissions
+    from api import docs, health, reports, submissions
     from api import metrics as metrics_bp
+    from api import warnings as warnings_bp
 
-    for module in (submissions, health, metrics_bp, docs):
+    for module in (submissions, health, metrics_bp, docs, warnings_bp, reports):
         app.register_blueprint(module.bp)
+    # Moderator decisions clear/upgrade safety warnings and settle user reports.
+    from moderation import user_side_listeners
+
+    user_side_listeners.install()
     return app

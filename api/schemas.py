@@ -37,6 +37,11 @@ class RecipientIn(_Strict):
     """Who receives the content (the person a warning is shown to)."""
 
     id: Identifier | None = None
+    locale: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$",
+        description="The recipient's locale (fr, en, fr-FR...): the language of their safety warnings.",
+    )
 
 
 class _SubmissionIn(_Strict):

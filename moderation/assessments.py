@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from moderation import audit, webhooks
+from moderation import warnings as safety_warnings
 from moderation.clock import utcnow
 from moderation.inserts import insert_if_absent
 from moderation.models import Assessment, Submission, SubmissionRevision
@@ -66,11 +67,15 @@ def record_assessment(
     if values["verdict"] in REVIEW_VERDICTS:
         # Same transaction as the verdict: an item is queued exactly when the assessment exists.
         open_or_bump_item(session, submission_id, revision, "verdict", 0.0, now)
+    # warn/review/hold on a message: the recipient's safety warnings, in the same transaction.
+    issued = safety_warnings.issue_for_verdict(
+        session, submission_id, revision, values["verdict"], values["categories"], values["reasons"], now
+    )
     if emit_webhook:
         submission = session.get(Submission, submission_id)
-        webhooks.add_event(
-            session, ASSESSMENT_CREATED, submission_id, _verdict_event(submission, values), now=now
-        )
+        event = _verdict_event(submission, values)
+        event["warnings"] = safety_warnings.rendered_for_webhook(issued)
+        webhooks.add_event(session, ASSESSMENT_CREATED, submission_id, event, now=now)
     return True
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from moderation import review_models  # noqa: F401 - registers the review tables on Base
+from moderation import (
+    review_models,  # noqa: F401 - registers the review tables on Base
+    user_models,  # noqa: F401 - registers the user-side tables on Base
+)
 from moderation.models import Base
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,1 @@
+"""Versioned wording catalogues (TOML data files); loaded and rendered by `moderation.wording`."""
