@@ -40,6 +40,18 @@ class Settings:
     sweeper_interval_s: float = 10.0
     # A revision re-enqueued this many times without a verdict is marked `failed` (poison content).
     score_max_attempts: int = 10
+    # How accepted submissions reach the workers: "per_request" (the API enqueues one job per
+    # submission after commit) or "batched" (the API only commits; a dispatcher thread in the workers
+    # claims queued revisions from the database and enqueues them as multi-item jobs).
+    dispatch: str = "per_request"
+    dispatch_batch_size: int = 100
+    dispatch_interval_s: float = 0.05
+    # RQ job timeout; a `started` job older than this (plus a grace) belongs to a dead worker.
+    job_timeout_s: int = 120
+    # First webhook retry delay; later ones double (capped), with jitter.
+    webhook_backoff_base_s: float = 2.0
+    # `vigie purge`: personal data of submissions older than this is erased (verdicts are kept).
+    retention_days: int = 30
     # Fault injection for tests only: score_submission sleeps this long before recording.
     debug_job_delay_s: float = 0.0
     # Review queue: how long a claim lasts without activity, and how long a decision can be undone.

@@ -308,6 +308,53 @@ def find_stale_queued(session: Session, older_than: datetime, limit: int) -> lis
     return [(row.submission_id, row.revision) for row in rows]
 
 
+def find_stale_queued_timed(
+    session: Session, older_than: datetime, limit: int
+) -> list[tuple[str, int, datetime]]:
+    """Like `find_stale_queued`, with each revision's last enqueue time (oldest first)."""
+    rows = session.execute(
+        select(SubmissionRevision.submission_id, SubmissionRevision.revision, SubmissionRevision.enqueued_at)
+        .where(SubmissionRevision.status == "queued", SubmissionRevision.enqueued_at < older_than)
+        .order_by(SubmissionRevision.enqueued_at)
+        .limit(limit)
+    )
+    return [(row.submission_id, row.revision, row.enqueued_at) for row in rows]
+
+
+def claim_undispatched(session: Session, now: datetime, limit: int) -> list[tuple[str, int]]:
+    """Claim up to `limit` queued revisions that were never handed to a worker, oldest first.
+
+    Claimed revisions get `attempts = 1` and `enqueued_at = now`, so a claim that is never
+    enqueued (the process died, Redis is down) is picked up by the sweeper once stale. The
+    conditional UPDATE makes concurrent dispatchers safe: a revision is claimed by one of them.
+    Does not commit.
+    """
+    candidates = (
+        session.execute(
+            select(SubmissionRevision.id)
+            .where(SubmissionRevision.status == "queued", SubmissionRevision.attempts == 0)
+            .order_by(SubmissionRevision.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    if not candidates:
+        return []
+    claimed = session.execute(
+        update(SubmissionRevision)
+        .where(
+            SubmissionRevision.id.in_(candidates),
+            SubmissionRevision.status == "queued",
+            SubmissionRevision.attempts == 0,
+        )
+        .values(attempts=1, enqueued_at=now)
+        .returning(SubmissionRevision.id, SubmissionRevision.submission_id, SubmissionRevision.revision)
+    ).all()
+    # RETURNING order is unspecified: keep submission order so the oldest are scored first.
+    return [(row.submission_id, row.revision) for row in sorted(claimed, key=lambda r: r.id)]
+
+
 def mark_requeued(
     session: Session, items: list[tuple[str, int]], now: datetime, count_attempt: bool = True
 ) -> None:

@@ -57,12 +57,15 @@ def verify(secret: bytes, header: str, body: bytes, now: float, tolerance_s: flo
     return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
 
 
-def backoff_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Delay before the next try after `attempts` failed ones: exponential, capped, full jitter.
+def backoff_delay(
+    attempts: int, rng: random.Random | None = None, base_s: float = BACKOFF_BASE_S
+) -> timedelta:
+    """Delay before the next try after `attempts` failed ones: exponential from `base_s`, capped,
+    jittered.
 
     Jitter spreads the retries of many events that failed together (receiver outage).
     """
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
+    ceiling = min(BACKOFF_CAP_S, base_s * (2 ** max(0, attempts - 1)))
     return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 

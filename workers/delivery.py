@@ -68,7 +68,8 @@ def deliver_event(
         else:
             transient = http_status is None or http_status >= 500 or http_status in TRANSIENT_STATUSES
             exhausted = attempts + 1 >= settings.webhook_max_attempts
-            next_at = now + webhooks.backoff_delay(attempts + 1) if transient and not exhausted else None
+            delay = webhooks.backoff_delay(attempts + 1, base_s=settings.webhook_backoff_base_s)
+            next_at = now + delay if transient and not exhausted else None
             webhooks.mark_failed_attempt(session, event_id, error, next_at, permanent=not transient)
             result = DeliveryResult(event_id, "retry" if next_at else "failed", http_status)
         session.commit()

@@ -8,6 +8,7 @@ the sweeper re-enqueues it once Redis is back.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 
 from redis import Redis
@@ -22,10 +23,11 @@ log = logging.getLogger(__name__)
 SCORE_JOB = "workers.jobs.score_submission"
 SCORE_BATCH_JOB = "workers.jobs.score_submissions"
 WEBHOOK_JOB = "workers.jobs.deliver_webhook"
+WEBHOOK_BATCH_JOB = "workers.jobs.deliver_webhooks"
 # Immediate retries for transient errors (database busy, connection reset); anything longer is the
 # sweeper's job, so no RQ scheduler process is needed.
 SCORE_RETRY = Retry(max=2)
-JOB_TIMEOUT_S = 120
+JOB_TIMEOUT_S = 120  # default of `settings.job_timeout_s`
 # The database records outcomes: RQ results are not kept (saves Redis memory and commands).
 RESULT_TTL_S = 0
 FAILURE_TTL_S = 7 * 24 * 3600
@@ -44,7 +46,10 @@ def check_redis(redis: Redis) -> None:
 def score_queue(redis: Redis, settings: Settings) -> Queue:
     """The queue scoring jobs go to (`settings.queue_name`)."""
     return Queue(
-        settings.queue_name, connection=redis, serializer=JSONSerializer, default_timeout=JOB_TIMEOUT_S
+        settings.queue_name,
+        connection=redis,
+        serializer=JSONSerializer,
+        default_timeout=settings.job_timeout_s,
     )
 
 
@@ -54,7 +59,7 @@ def webhook_queue(redis: Redis, settings: Settings) -> Queue:
         settings.webhook_queue_name,
         connection=redis,
         serializer=JSONSerializer,
-        default_timeout=JOB_TIMEOUT_S,
+        default_timeout=settings.job_timeout_s,
     )
 
 
@@ -100,7 +105,6 @@ def enqueue_scores(queue: Queue, items: Sequence[tuple[str, int]]) -> int:
             retry=SCORE_RETRY,
             result_ttl=RESULT_TTL_S,
             failure_ttl=FAILURE_TTL_S,
-            timeout=JOB_TIMEOUT_S,
         )
         for submission_id, revision in items
     ]
@@ -128,6 +132,55 @@ def enqueue_score_batch(queue: Queue, items: Sequence[tuple[str, int]]) -> bool:
         )
     except (RedisError, OSError) as exc:
         log.warning("batch enqueue of %d revisions failed: %s", len(items), type(exc).__name__)
+        return False
+    return True
+
+
+def enqueue_score_batches(queue: Queue, items: Sequence[tuple[str, int]], batch_size: int) -> int:
+    """Enqueue `items` as `score_submissions` jobs of at most `batch_size` revisions each, all in one
+    Redis round trip (`enqueue_many`). Returns how many revisions were enqueued (0 when Redis is down).
+
+    Batch job ids are random: a revision's liveness is judged by the sweeper from the queue's age,
+    not from a per-revision job id.
+    """
+    if not items:
+        return 0
+    size = max(1, batch_size)
+    jobs = [
+        Queue.prepare_data(
+            SCORE_BATCH_JOB,
+            args=([[sid, rev] for sid, rev in items[start : start + size]],),
+            job_id=f"score-batch-{uuid.uuid4().hex}",
+            retry=SCORE_RETRY,
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+        )
+        for start in range(0, len(items), size)
+    ]
+    try:
+        queue.enqueue_many(jobs)
+    except (RedisError, OSError) as exc:
+        log.warning("batch enqueue of %d revisions failed: %s", len(items), type(exc).__name__)
+        return 0
+    return len(items)
+
+
+def enqueue_webhooks(queue: Queue, event_ids: Sequence[str]) -> bool:
+    """Enqueue ONE job delivering several outbox events in turn. False (logged) when Redis is down."""
+    if not event_ids:
+        return True
+    if len(event_ids) == 1:
+        return enqueue_webhook(queue, event_ids[0])
+    try:
+        queue.enqueue_call(
+            WEBHOOK_BATCH_JOB,
+            args=(list(event_ids),),
+            job_id=f"webhooks-{uuid.uuid4().hex}",
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+        )
+    except (RedisError, OSError) as exc:
+        log.warning("webhook batch enqueue of %d events failed: %s", len(event_ids), type(exc).__name__)
         return False
     return True
 

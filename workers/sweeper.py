@@ -17,19 +17,24 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation import webhooks
 from moderation.clock import utcnow
 from moderation.settings import Settings
-from moderation.submissions import fail_exhausted, find_stale_queued, mark_requeued
-from workers.queues import JOB_TIMEOUT_S, enqueue_scores, enqueue_webhook, score_job_id
+from moderation.submissions import fail_exhausted, find_stale_queued_timed, mark_requeued
+from workers.queues import JOB_TIMEOUT_S, enqueue_score_batches, enqueue_webhooks, score_job_id
 
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 500
 # A `started` job older than its timeout plus this margin belongs to a dead worker.
 STARTED_GRACE = timedelta(seconds=10)
+# Clock skew tolerated between the process that dispatched a revision and the one that enqueued its job.
+CLOCK_MARGIN = timedelta(seconds=1)
+# Lost revisions are re-enqueued in multi-item jobs of this size.
+REQUEUE_BATCH = 100
 _WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 LOCK_KEY = "vigie:sweeper:lock"
 
@@ -53,14 +58,14 @@ def sweep_once(
         if failed:
             log.error("gave up on %d revisions after %d attempts", failed, settings.score_max_attempts)
         session.commit()
-        stale = find_stale_queued(session, older_than, BATCH_LIMIT)
+        stale = find_stale_queued_timed(session, older_than, BATCH_LIMIT)
         if stale:
             try:
                 lost, alive = _split_lost(queue, stale, now)
             except (RedisError, OSError) as exc:
                 log.warning("sweeper cannot reach Redis: %s", type(exc).__name__)
                 return 0
-            count = enqueue_scores(queue, lost)
+            count = enqueue_score_batches(queue, lost, REQUEUE_BATCH)
             enqueued += count
             if count:
                 mark_requeued(session, lost, now)
@@ -71,7 +76,11 @@ def sweep_once(
         if settings.webhook_url:
             target = webhook_queue or queue
             events = webhooks.due_events(session, now, BATCH_LIMIT)
-            sent = [e.id for e in events if enqueue_webhook(target, e.id)]
+            sent: list[str] = []
+            for start in range(0, len(events), REQUEUE_BATCH):
+                chunk = [e.id for e in events[start : start + REQUEUE_BATCH]]
+                if enqueue_webhooks(target, chunk):
+                    sent.extend(chunk)
             webhooks.lease(session, sent, now)
             session.commit()
             enqueued += len(sent)
@@ -79,19 +88,45 @@ def sweep_once(
 
 
 def _split_lost(
-    queue: Queue, items: list[tuple[str, int]], now: datetime
+    queue: Queue, items: list[tuple[str, int, datetime]], now: datetime
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """Partition stale revisions into (job lost or finished without a verdict, job still alive)."""
+    """Partition stale revisions into (job lost or finished without a verdict, job maybe still alive).
+
+    A revision enqueued alone has a job named after it: its status says. A revision enqueued in a
+    batch job has none, so its liveness is inferred from time: if it was (re-)enqueued no earlier
+    than the oldest job still waiting in the queue or still running within its timeout, its job
+    may be one of those; otherwise that job has finished or died, and the revision, still
+    `queued`, was lost.
+    """
     jobs = Job.fetch_many(
-        [score_job_id(sid, rev) for sid, rev in items],
+        [score_job_id(sid, rev) for sid, rev, _ in items],
         connection=queue.connection,
         serializer=queue.serializer,
     )
+    horizon = _oldest_live_job(queue, now)
     lost: list[tuple[str, int]] = []
     alive: list[tuple[str, int]] = []
-    for item, job in zip(items, jobs, strict=True):
-        (alive if job is not None and _is_alive(job, now) else lost).append(item)
+    for (sid, rev, enqueued_at), job in zip(items, jobs, strict=True):
+        if job is not None:
+            is_alive = _is_alive(job, now)
+        else:
+            is_alive = horizon is not None and enqueued_at >= horizon - CLOCK_MARGIN
+        (alive if is_alive else lost).append((sid, rev))
     return lost, alive
+
+
+def _oldest_live_job(queue: Queue, now: datetime) -> datetime | None:
+    """Enqueue time of the oldest job still waiting in `queue` or running within its timeout."""
+    candidates = queue.get_job_ids(0, 1)
+    candidates += StartedJobRegistry(queue=queue).get_job_ids()
+    oldest: datetime | None = None
+    for job in Job.fetch_many(candidates, connection=queue.connection, serializer=queue.serializer):
+        if job is None or job.enqueued_at is None or not _is_alive(job, now):
+            continue
+        enqueued_at = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=UTC)
+        if oldest is None or enqueued_at < oldest:
+            oldest = enqueued_at
+    return oldest
 
 
 def _is_alive(job: Job, now: datetime) -> bool:

@@ -18,8 +18,10 @@ import sys
 from rq import SimpleWorker, Worker, get_current_job
 from rq.serializers import JSONSerializer
 
+from moderation.redaction import install_log_redaction
 from moderation.settings import Settings
 from workers.context import WorkerContext, build_context, set_context
+from workers.dispatcher import start_dispatcher_thread
 from workers.scoring import Scorer
 from workers.sweeper import start_sweeper_thread
 
@@ -37,7 +39,8 @@ class JobIdFilter(logging.Filter):
 
 
 def configure_logging(level: str) -> None:
-    """Log to stderr with the job id on each line; idempotent."""
+    """Log to stderr with the job id on each line, personal data masked; idempotent."""
+    install_log_redaction()
     root = logging.getLogger()
     if any(isinstance(f, JobIdFilter) for h in root.handlers for f in h.filters):
         return
@@ -70,21 +73,26 @@ def run_worker(
     """Run a worker until stopped (or, with `burst`, until the queues are empty).
 
     The model is loaded before the first job (and before any fork). A sweeper thread runs alongside
-    unless `with_sweeper` is False (default: on, except in burst mode). Returns whether any job ran.
+    unless `with_sweeper` is False (default: on, except in burst mode), and so does the dispatcher when
+    `settings.dispatch == "batched"` (except in burst mode). Returns whether any job ran.
     """
     configure_logging(settings.log_level)
     ctx = build_context(settings, scorer)
     set_context(ctx)
-    sweeper = None
+    threads = []
     if with_sweeper if with_sweeper is not None else not burst:
-        sweeper = start_sweeper_thread(ctx.session_factory, ctx.score_queue, settings, ctx.webhook_queue)
+        threads.append(
+            start_sweeper_thread(ctx.session_factory, ctx.score_queue, settings, ctx.webhook_queue)
+        )
+    if settings.dispatch == "batched" and not burst:
+        threads.append(start_dispatcher_thread(ctx.session_factory, ctx.score_queue, settings))
     try:
         worker = make_worker(ctx, worker_class)
         return bool(worker.work(burst=burst, logging_level=settings.log_level.upper()))
     finally:
-        if sweeper is not None:
-            thread, stop = sweeper
+        for _thread, stop in threads:
             stop.set()
+        for thread, _stop in threads:
             thread.join(timeout=5)
         set_context(None)
         ctx.engine.dispose()
