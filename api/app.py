@@ -73,6 +73,11 @@ def create_app(
 
     for module in (submissions, health, metrics_bp, docs, warnings_bp, reports):
         app.register_blueprint(module.bp)
+    # Moderators: the review API and the server-rendered console.
+    from api import console, review
+
+    app.register_blueprint(review.bp)
+    console.init_app(app)
     # Moderator decisions clear/upgrade safety warnings and settle user reports.
     from moderation import user_side_listeners
 

@@ -18,6 +18,16 @@ from pydantic.json_schema import models_json_schema
 from api.auth import policy_for
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.reports import ReportIn, ReportStatusOut
+from api.review_schemas import (
+    AppealIn,
+    AssignIn,
+    AuditListOut,
+    DecisionIn,
+    DecisionOut,
+    EscalateIn,
+    ReviewItemListOut,
+    ReviewItemOut,
+)
 from api.schemas import HealthOut, ListingIn, MessageIn, ProblemOut, SubmissionOut
 from api.warnings import WarningEventIn, WarningEventOut, WarningListOut, WarningStatsOut
 
@@ -77,6 +87,84 @@ _READ_REPLIES = {
 
 _LANG = (("lang", "`fr` or `en`: overrides the reader's own language."),)
 _NOT_FOUND = {404: Reply("No such resource."), **_AUTH_REPLIES}
+# The moderators' queue (api/review.py) and console (api/console): scope `moderate`, a moderator's key.
+_MOD_REPLIES = {
+    403: Reply("The key lacks the scope, or does not belong to a moderator account, or the item is not "
+               "theirs to work (senior queue, own decision under appeal)."),
+    404: Reply("No such item."),
+    401: _AUTH_REPLIES[401],
+    429: _AUTH_REPLIES[429],
+}
+_ITEM = Reply("The item; `ETag` is its version.", ReviewItemOut, JSON, ("ETag",))
+_CLAIMED = Reply("Another moderator holds the item (problem type claimed-by-another), or it is not open.")
+_HTML = Reply("HTML page.", None, "text/html")
+_REDIRECT = Reply("Redirect (303) to the next page; 403 when the CSRF token is missing or wrong.", None,
+                  "text/html", ("Location",))
+_FILTERS = (("status", "open (default), decided, needs_info or any"), ("queue", "standard or senior"),
+            ("category", "a scam category"), ("kind", "message or listing"), ("lang", "fr or en"),
+            ("sender", "pro or individual"), ("cursor", "next_cursor of the previous page"),
+            ("limit", "page size, 1-200 (default 50)"))
+REVIEW_ROUTES: tuple[Route, ...] = (
+    Route("get", "/v1/review/items", "review.list_items", "List the review queue", "review", query=_FILTERS,
+          replies={200: Reply("A page of items, highest priority first.", ReviewItemListOut, JSON),
+                   422: Reply("Unknown filter value or malformed cursor."), **_MOD_REPLIES}),
+    Route("get", "/v1/review/items/{item_id}", "review.get_item", "Read an item with its content and reasons",
+          "review", replies={200: _ITEM, 304: Reply("Not modified (If-None-Match).", None, JSON),
+                             **_MOD_REPLIES}),
+    Route("post", "/v1/review/items/{item_id}/claim", "review.claim", "Claim an item (leased)", "review",
+          replies={200: _ITEM, 409: _CLAIMED, **_MOD_REPLIES}),
+    Route("post", "/v1/review/items/{item_id}/release", "review.release", "Release a claimed item", "review",
+          replies={200: _ITEM, 409: _CLAIMED, **_MOD_REPLIES}),
+    Route("post", "/v1/review/items/{item_id}/assign", "review.assign", "Assign an item to a moderator",
+          "review", AssignIn, replies={200: _ITEM, 409: _CLAIMED, 422: Reply("Unknown moderator."),
+                                       **_MOD_REPLIES}),
+    Route("post", "/v1/review/items/{item_id}/escalate", "review.escalate", "Escalate to the senior queue",
+          "review", EscalateIn, replies={200: _ITEM, 409: _CLAIMED, **_MOD_REPLIES}),
+    Route("post", "/v1/review/items/{item_id}/decision", "review.decide",
+          "Decide an item (If-Match or version: 409 on concurrent change)", "review", DecisionIn,
+          replies={201: Reply("The decision.", DecisionOut, JSON, ("ETag", "Location")),
+                   400: Reply("Malformed If-Match."),
+                   409: Reply("version-conflict (the item changed), claimed-by-another or state-conflict."),
+                   422: Reply("Unknown decision or reason code."), **_MOD_REPLIES}),
+    Route("post", "/v1/review/decisions/{decision_id}/undo", "review.undo",
+          "Undo a decision within the window", "review",
+          replies={200: _ITEM, 409: Reply("The undo window has passed (undo-expired)."), **_MOD_REPLIES}),
+    Route("post", "/v1/review/items/{item_id}/appeal", "review.appeal",
+          "The sender appeals a confirmed scam (decided by a different moderator)", "review", AppealIn,
+          replies={202: Reply("Appeal recorded; the item is back in the queue.", None, JSON),
+                   409: Reply("Nothing to appeal (not a confirmed scam) or already appealed."),
+                   404: Reply("No such item."), 422: Reply("Empty text."), **_AUTH_REPLIES}),
+    Route("get", "/v1/audit", "review.audit_trail", "Audit trail of a submission", "review",
+          query=(("submission_id", "required"), ("cursor", "last event id seen"), ("limit", "1-200")),
+          replies={200: Reply("Events, oldest first.", AuditListOut, JSON),
+                   422: Reply("submission_id missing."), **_AUTH_REPLIES}),
+    Route("get", "/console/", "console.queue", "Console: the queue", "console", replies={200: _HTML}),
+    Route("get", "/console/login", "console.login", "Console: login form", "console", replies={200: _HTML}),
+    Route("post", "/console/login", "console.login_post", "Console: log in (rate limited)", "console",
+          replies={303: _REDIRECT, 401: _HTML, 429: _HTML}),
+    Route("post", "/console/logout", "console.logout", "Console: log out", "console",
+          replies={303: _REDIRECT}),
+    Route("get", "/console/next", "console.next_item", "Console: open the next item", "console",
+          replies={303: _REDIRECT}),
+    Route("get", "/console/stats", "console.stats", "Console: statistics", "console", replies={200: _HTML}),
+    Route("get", "/console/items/{item_id}", "console.item", "Console: an item", "console",
+          replies={200: _HTML, 404: _HTML}),
+    Route("post", "/console/items/{item_id}/claim", "console.claim", "Console: claim", "console",
+          replies={303: _REDIRECT}),
+    Route("post", "/console/items/{item_id}/release", "console.release", "Console: release", "console",
+          replies={303: _REDIRECT}),
+    Route("post", "/console/items/{item_id}/escalate", "console.escalate", "Console: escalate", "console",
+          replies={303: _REDIRECT}),
+    Route("post", "/console/items/{item_id}/decision", "console.decide", "Console: decide", "console",
+          replies={303: _REDIRECT}),
+    Route("post", "/console/items/{item_id}/reveal", "console.reveal",
+          "Console: reveal masked personal data (audited)", "console", replies={303: _REDIRECT}),
+    Route("post", "/console/decisions/{decision_id}/undo", "console.undo", "Console: undo a decision",
+          "console", replies={303: _REDIRECT}),
+    Route("get", "/console/static/{filename}", "console.static_file", "Console: CSS and JS", "console",
+          replies={200: Reply("A static file.", None, "text/css")}),
+)  # fmt: skip
+
 # User side (issue 5): safety warnings for recipients, warning telemetry, user reports.
 USER_SIDE_ROUTES: tuple[Route, ...] = (
     Route("get", "/v1/conversations/{conversation_id}/warnings", "warnings.list_conversation_warnings",
@@ -89,7 +177,8 @@ USER_SIDE_ROUTES: tuple[Route, ...] = (
                    422: Reply("Unknown event."), **_NOT_FOUND}),
     Route("get", "/v1/warnings/stats", "warnings.warning_stats", "Warnings and telemetry per category",
           "user side", replies={200: Reply("Counts per category.", WarningStatsOut, JSON), **_AUTH_REPLIES}),
-    Route("post", "/v1/reports", "reports.create_report", "Report a message or listing", "user side", ReportIn,
+    Route("post", "/v1/reports", "reports.create_report", "Report a message or listing", "user side",
+          ReportIn,
           replies={201: Reply("Report filed and queued for review.", ReportStatusOut, JSON, ("Location",)),
                    200: Reply("This reporter already reported this item: the existing report.",
                               ReportStatusOut, JSON, ("Location",)),
@@ -121,6 +210,7 @@ ROUTES: tuple[Route, ...] = (
     Route("get", "/docs", "docs.docs", "Documentation page (no external assets)", "operations",
           replies={200: Reply("HTML page rendering this document.", None, "text/html")}),
     *USER_SIDE_ROUTES,
+    *REVIEW_ROUTES,
 )  # fmt: skip
 
 
@@ -128,7 +218,7 @@ def _schemas() -> dict[str, Any]:
     models = {ProblemOut, SubmissionOut, HealthOut}
     models.update(r.request_model for r in ROUTES if r.request_model is not None)
     mode = {SubmissionOut: "serialization", ProblemOut: "serialization", HealthOut: "serialization"}
-    for route in USER_SIDE_ROUTES:
+    for route in (*USER_SIDE_ROUTES, *REVIEW_ROUTES):
         for reply in route.replies.values():
             if reply.model is not None and reply.model not in models:
                 models.add(reply.model)
@@ -205,7 +295,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": "submissions"}, {"name": "user side"}, {"name": "operations"}],
+        "tags": [
+            {"name": "submissions"}, {"name": "user side"}, {"name": "review"}, {"name": "console"},
+            {"name": "operations"},
+        ],
         "paths": paths,
         "components": {
             "schemas": _schemas(),

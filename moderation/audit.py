@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from moderation.models import AuditEvent
@@ -33,3 +34,16 @@ def record(
     )
     session.add(event)
     return event
+
+
+def events_about(session: Session, subject_id: str, after_id: int = 0, limit: int = 50) -> list[AuditEvent]:
+    """Audit events about `subject_id` (any subject type), oldest first, with id > `after_id`
+    (keyset pagination: pass the last id seen)."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject_id == subject_id, AuditEvent.id > after_id)
+            .order_by(AuditEvent.id)
+            .limit(limit)
+        )
+    )

@@ -95,3 +95,24 @@ def make_moderator(session_factory: sessionmaker[Session]) -> Callable[..., Mode
 
 def now() -> datetime:
     return utcnow()
+
+
+# The API fixtures (app on the test's Settings, its client, keys) are shared with tests/api.
+from tests.api.conftest import api_settings, app, client, make_app, make_key  # noqa: E402, F401
+
+
+@pytest.fixture
+def moderator_login(
+    session_factory: sessionmaker[Session],
+) -> Callable[..., tuple[Moderator, dict[str, str]]]:
+    """Create a moderator; returns it with the Authorization header of its API key."""
+
+    def make(senior: bool = False, email: str | None = None) -> tuple[Moderator, dict[str, str]]:
+        with session_factory() as session:
+            moderator, key = create_moderator(
+                session, email or f"mod{next(_ids)}@example.org", "Modo", PASSWORD, senior=senior
+            )
+            session.commit()
+        return moderator, {"Authorization": f"Bearer {key}"}
+
+    return make

@@ -1,0 +1,61 @@
+"""Geometry of the statistics page's charts, drawn as inline SVG by the templates (no JS library).
+
+Functions return coordinates and labels only; the templates write the SVG elements with
+presentation attributes (the CSP forbids inline styles) and autoescape every label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+WIDTH, HEIGHT, PAD = 640, 200, 32
+
+
+@dataclass(frozen=True)
+class LineChart:
+    points: str  # "x,y x,y ..." for <polyline>
+    max_value: int
+    first_label: str
+    last_label: str
+    dots: list[tuple[float, float, str]]  # x, y, tooltip
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    width: float
+    y: float
+    text: str
+
+
+def line_chart(series: list[tuple[datetime, int]]) -> LineChart:
+    """A polyline of `series` scaled into the chart box (y grows downwards in SVG)."""
+    top = max((v for _, v in series), default=0) or 1
+    n = max(1, len(series) - 1)
+    dots = []
+    for i, (t, v) in enumerate(series):
+        x = PAD + (WIDTH - 2 * PAD) * i / n
+        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * v / top
+        dots.append((round(x, 1), round(y, 1), f"{t:%d/%m %H:%M} : {v}"))
+    return LineChart(
+        points=" ".join(f"{x},{y}" for x, y, _ in dots),
+        max_value=top,
+        first_label=f"{series[0][0]:%d/%m}" if series else "",
+        last_label=f"{series[-1][0]:%d/%m}" if series else "",
+        dots=dots,
+    )
+
+
+def bars(
+    rows: list[tuple[str, float, str]], scale_max: float | None = None, row_height: int = 22
+) -> list[Bar]:
+    """Horizontal bars for (label, value, shown text); lengths relative to `scale_max` (or the largest)."""
+    top = scale_max if scale_max is not None else max((v for _, v, _ in rows), default=0.0)
+    top = top or 1.0
+    usable = WIDTH - 260
+    return [
+        Bar(label=label, value=value, width=round(usable * value / top, 1), y=i * row_height, text=text)
+        for i, (label, value, text) in enumerate(rows)
+    ]
