@@ -159,6 +159,7 @@ def measure_latency(port: int, key: str, n: int, path: str, tag: str, limit_s: f
         latencies.append((time.perf_counter() - started) * 1000)
         statuses[status] = statuses.get(status, 0) + 1
     return {
+        "samples_ms": [round(x, 3) for x in latencies],
         "n": len(latencies),
         "p50_ms": round(percentile(latencies, 50), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
@@ -247,9 +248,38 @@ def main() -> int:
     }
     print_table(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    plot = write_plot(results, args.output.with_suffix(".png"))
+    for name in ("async_submit", "sync_submit"):
+        results[name].pop("samples_ms")
     args.output.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten: {args.output}")
+    print(f"\nwritten: {args.output}" + (f" and {plot}" if plot else ""))
     return 0
+
+
+def write_plot(results: dict[str, Any], path: Path) -> Path | None:
+    """Latency CDF of async and sync submissions (PNG); None when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, label in (("async_submit", "POST /v1/messages (202)"), ("sync_submit", "?mode=sync (200)")):
+        samples = sorted(results[name]["samples_ms"])
+        if samples:
+            ax.plot(samples, [(i + 1) / len(samples) for i in range(len(samples))], label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_title("Vigie submit latency over loopback (gunicorn + SQLite + Redis)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def print_table(results: dict[str, Any]) -> None:
