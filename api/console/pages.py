@@ -11,11 +11,11 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 
 from api.console import charts, labels
 from api.console.blueprint import bp, current_moderator, login_required
-from api.console.highlight import segments
+from api.console.highlight import Segment, segments
 from api.review import enqueue_pending_webhooks, review_problem
 from api.services import services
 from moderation import audit, decisions, review, review_stats
-from moderation.case_file import build_case_file, evidence_spans, personal_spans
+from moderation.case_file import Span, build_case_file, evidence_spans, personal_spans
 from moderation.clock import utcnow
 from moderation.decisions import REASONS, InvalidDecision, UndoExpired
 from moderation.errors import NotFound
@@ -138,6 +138,7 @@ def item(item_id: str) -> str:
                 **r,
                 "category_label": labels.category_label(str(r.get("category", ""))),
                 "category_label_en": labels.category_label(str(r.get("category", "")), "en"),
+                "evidence_segments": _evidence_segments(r, case.text, case.personal, reveal),
             }
             for r in case.reasons
         ],
@@ -150,6 +151,29 @@ def item(item_id: str) -> str:
         and row.appeal_excluded_moderator != moderator.id,
         undo=session.get("undo"),
     )
+
+
+def _evidence_segments(
+    reason: dict[str, Any], text: str, personal: list[Span], reveal: bool
+) -> list[Segment]:
+    """A reason's evidence with the personal data inside it masked like in the message itself."""
+    evidence = str(reason.get("evidence") or "")
+    span = reason.get("span")
+    if (
+        reason.get("field", "text") == "text"
+        and span
+        and len(span) == 2
+        and text[span[0] : span[1]] == evidence
+    ):
+        start, end = int(span[0]), int(span[1])
+        # Entities clipped to the evidence: a partly quoted phone number is still masked whole.
+        inside = [
+            Span(max(p.start, start) - start, min(p.end, end) - start, p.kind)
+            for p in personal
+            if p.start < end and start < p.end
+        ]
+        return segments(evidence, [], inside, reveal)
+    return segments(evidence, [], personal_spans(evidence), reveal)
 
 
 @bp.get("/next")
