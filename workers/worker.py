@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 
+from redis import Redis
 from rq import SimpleWorker, Worker, get_current_job
 from rq.serializers import JSONSerializer
 
@@ -52,10 +53,17 @@ def configure_logging(level: str) -> None:
 
 
 def make_worker(ctx: WorkerContext, worker_class: type[Worker] | type[SimpleWorker] = SimpleWorker) -> Worker:
-    """An RQ worker on the scoring and webhook queues, JSON serializer (never pickle)."""
+    """An RQ worker on the scoring and webhook queues, JSON serializer (never pickle).
+
+    The worker gets its own Redis client: RQ blocks in BLPOP for minutes and raises its socket
+    timeout to match, but only for connections it opens. Sharing `ctx.redis` (10 s socket timeout,
+    connections already opened by the sweeper and dispatcher threads) made idle workers time out,
+    back off exponentially and pick up new work up to a minute late.
+    """
+    connection = Redis.from_url(ctx.settings.redis_url, socket_connect_timeout=2, health_check_interval=30)
     worker = worker_class(
         [ctx.score_queue, ctx.webhook_queue],
-        connection=ctx.redis,
+        connection=connection,
         serializer=JSONSerializer,
         name=f"vigie-{os.uname().nodename}-{os.getpid()}",
     )
@@ -86,10 +94,11 @@ def run_worker(
         )
     if settings.dispatch == "batched" and not burst:
         threads.append(start_dispatcher_thread(ctx.session_factory, ctx.score_queue, settings))
+    worker = make_worker(ctx, worker_class)
     try:
-        worker = make_worker(ctx, worker_class)
         return bool(worker.work(burst=burst, logging_level=settings.log_level.upper()))
     finally:
+        worker.connection.close()
         for _thread, stop in threads:
             stop.set()
         for thread, _stop in threads:

@@ -13,10 +13,11 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here, not at the top, so `vigie --help` stays fast and modules stay independent.
-    from api.cli import moderators, ops, scoring_commands
+    from api.cli import moderators, ops, retention, scoring_commands
 
     ops.register(main)
     scoring_commands.register(main)
+    retention.register(main)
     moderators.register(main)
 
 
