@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from scoring.detectors import FieldContext, LinkJudge, PhraseMatcher, build_context, detect_field
+from scoring.detectors import FieldContext, LinkJudge, PhraseMatcher, build_context, denied, detect_field
 from scoring.extract import luhn_is_valid
 from scoring.fusion import context_factor, fuse
 from scoring.normalize import normalize
@@ -34,8 +34,9 @@ _SPARSE_BATCH_MIN = 8
 
 def _predict(model: Any, texts: Sequence[str]) -> list[float]:
     """Model probabilities of `texts`, by the cheapest path for the batch size (same values either way)."""
-    if len(texts) < _SPARSE_BATCH_MIN:
-        return [float(model.predict_one(t)) for t in texts]
+    one = getattr(model, "predict_one", None)
+    if one is not None and len(texts) < _SPARSE_BATCH_MIN:
+        return [float(one(t)) for t in texts]
     return [float(p) for p in model.predict_many(texts)]
 
 
@@ -141,7 +142,7 @@ class Scorer:
                 texts.append(by_field.get("title", "") + "\n" + by_field["text"])
             else:
                 texts.append(by_field["text"])
-        return _predict(self.text_model, texts)
+        return list[float | None](_predict(self.text_model, texts))
 
     def _url_probabilities(self, contexts: list[list[FieldContext]]) -> dict[str, float]:
         if self.url_model is None:
@@ -166,7 +167,11 @@ class Scorer:
         sender = item.sender
         siret_valid = bool(sender and sender.siret and _siret_ok(sender.siret))
         fused = fuse(
-            reasons, model_p, self.pack.fusion, context_factor(sender, self.pack.context, siret_valid)
+            reasons,
+            model_p,
+            self.pack.fusion,
+            context_factor(sender, self.pack.context, siret_valid),
+            denied=self._denied(ctxs, model_p),
         )
         verdict = decide(fused, item.kind, self.pack)
         if verdict is not Verdict.ALLOW and not any(r.span is not None for r in reasons):
@@ -193,6 +198,12 @@ class Scorer:
             rules_version=self.rules_version,
             lang=lang,
         )
+
+    def _denied(self, ctxs: list[FieldContext], model_p: float | None) -> bool:
+        # Only asked when the model alone could flag: the check re-runs the negatable rules.
+        if model_p is None or model_p < self.pack.fusion.model_only_min_p:
+            return False
+        return any(denied(ctx) for ctx in ctxs)
 
     def _model_reason(self, ctxs: list[FieldContext], p: float) -> Reason | None:
         """The most suspicious span for a model-only flag: a link, a contact, or the richest sentence."""

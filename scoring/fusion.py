@@ -2,9 +2,12 @@
 
 Rules: the weights of one category combine by noisy-OR (keeping the strongest reason per code, so a
 phrase repeated in title and text does not count twice); categories combine by noisy-OR too.
-Model: with rule evidence, the model probability p raises the score by noisy-OR with
-`model_weight * p`; without rule evidence the score is p itself, capped at `model_only_cap`, and only
-once p reaches `model_only_min_p` (the model alone may warn or queue for review, never hold).
+Model: with rule evidence of at least `model_support_min_rule`, the model probability p raises the
+score by noisy-OR with `model_weight * p`. Without such evidence the score is p itself, capped at
+`model_only_cap`, and only once p reaches `model_only_min_p` (the model alone may warn or queue for
+review, never hold) -- and never when the text is `denied`: a message that names a scam mechanism
+only to refuse or report it ("je ne demande jamais de code", "on m'a demandé ...") reads like a scam
+to a bag-of-words model, and the rules that understood the negation must win there.
 Sender context then moves the score in odds space (a brand-new account raises it a little, a
 professional seller with a valid SIRET lowers it a little); it never adds or removes reasons.
 """
@@ -71,18 +74,26 @@ def fuse(
     model_p: float | None,
     params: FusionParams,
     context_odds: float = 1.0,
+    denied: bool = False,
 ) -> Fused:
-    """Combine reasons and the model probability (None when no model is loaded) into a score in [0, 1]."""
+    """Combine reasons and the model probability (None when no model is loaded) into a score in [0, 1].
+
+    `denied` (the text mentions scam mechanisms only under negation or as a report) forbids a
+    model-only score; it never lowers rule evidence.
+    """
     by_category = category_scores(reasons)
     rule = noisy_or(by_category.values())
     model_only = False
-    if rule > 0.0:
-        score = noisy_or([rule, params.model_weight * model_p]) if model_p is not None else rule
-    elif model_p is not None and model_p >= params.model_only_min_p:
-        score = min(params.model_only_cap, model_p)
-        model_only = True
+    supported = rule > 0.0 and rule >= params.model_support_min_rule
+    if supported and model_p is not None:
+        score = noisy_or([rule, params.model_weight * model_p])
     else:
-        score = 0.0
+        score = rule
+        if model_p is not None and model_p >= params.model_only_min_p and not denied:
+            alone = min(params.model_only_cap, model_p)
+            if alone > score:
+                score = alone
+                model_only = True
     score = _adjust_odds(score, context_odds)
     if model_only:
         score = min(score, params.model_only_cap)

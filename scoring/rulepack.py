@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,9 @@ class FusionParams:
     url_model_min_p: float
     url_model_weight: float
     domain_signal_scale: float
+    # Rule evidence below this does not "support" the model: a lone weak mention ("virement", a phone
+    # number) plus the model is treated like the model alone, which needs `model_only_min_p`.
+    model_support_min_rule: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,9 @@ class RulePack:
     negation_window: int
     lexicons: Mapping[str, tuple[str, ...]]
     rules: tuple[Rule, ...]
+    # `[masks]`: lexicon -> lexicons whose hits cancel its overlapping hits (a first-person "je vous
+    # donne le code" masks the "donne le" that would otherwise read as a request).
+    masks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _number(table: Mapping[str, Any], key: str, where: str, lo: float = 0.0, hi: float = 1.0) -> float:
@@ -186,6 +192,11 @@ def parse_rulepack(content: str) -> RulePack:
         url_model_min_p=_number(fusion_t, "url_model_min_p", "fusion"),
         url_model_weight=_number(fusion_t, "url_model_weight", "fusion"),
         domain_signal_scale=_number(fusion_t, "domain_signal_scale", "fusion", 0.0, 2.0),
+        model_support_min_rule=(
+            _number(fusion_t, "model_support_min_rule", "fusion")
+            if "model_support_min_rule" in fusion_t
+            else 0.0
+        ),
     )
     ctx_t = _table(data, "context")
     context = ContextParams(
@@ -204,6 +215,12 @@ def parse_rulepack(content: str) -> RulePack:
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:
         raise RulePackError(f"rule.code: duplicated {duplicates}")
+    masks: dict[str, tuple[str, ...]] = {}
+    for name, maskers in (data.get("masks") or {}).items():
+        masks[name] = _str_list(maskers, f"masks.{name}")
+        for group in (name, *masks[name]):
+            if group not in lexicons:
+                raise RulePackError(f"masks.{name}: unknown lexicon {group!r}")
     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
     return RulePack(
         version=f"{version}+{digest}",
@@ -213,6 +230,7 @@ def parse_rulepack(content: str) -> RulePack:
         negation_window=negation_window,
         lexicons=lexicons,
         rules=rules,
+        masks=masks,
     )
 
 

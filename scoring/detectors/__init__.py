@@ -13,7 +13,7 @@ ORIGINAL text.
 from scoring.detectors.context import FieldContext, LinkJudge, build_context
 from scoring.detectors.links import link_reasons
 from scoring.detectors.phrases import PhraseMatcher
-from scoring.detectors.rules import rule_reasons
+from scoring.detectors.rules import denied, rule_reasons
 from scoring.types import Reason
 
 
@@ -22,4 +22,4 @@ def detect_field(ctx: FieldContext) -> list[Reason]:
     return rule_reasons(ctx) + link_reasons(ctx)
 
 
-__all__ = ["FieldContext", "LinkJudge", "PhraseMatcher", "build_context", "detect_field"]
+__all__ = ["FieldContext", "LinkJudge", "PhraseMatcher", "build_context", "denied", "detect_field"]

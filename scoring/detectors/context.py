@@ -109,6 +109,13 @@ def _entity_hits(entities: Entities, links: LinkJudge) -> dict[str, list[Hit]]:
     return groups
 
 
+def _unmasked(spans: list[Hit], masking: list[Hit]) -> list[Hit]:
+    """`spans` without those overlapping a masking span."""
+    if not masking:
+        return spans
+    return [(a, b) for a, b in spans if not any(a < me and ms < b for ms, me in masking)]
+
+
 # A sentence ends at . ! ? or a newline followed by a space/end (so "x.com" or "99.90" do not split).
 _SENTENCE_BREAK = re.compile(r"[.!?](?=\s|$)|\n")
 
@@ -129,6 +136,9 @@ def build_context(
     hits: dict[str, list[Hit]] = {
         name: spans[:MAX_HITS_PER_GROUP] for name, spans in matcher.find(norm.text).items()
     }
+    for name, maskers in pack.masks.items():
+        if name in hits:
+            hits[name] = _unmasked(hits[name], [h for m in maskers for h in hits.get(m, ())])
     hits.update(_entity_hits(entities, links))
     breaks = tuple(m.start() for m in _SENTENCE_BREAK.finditer(norm.text))
     return FieldContext(

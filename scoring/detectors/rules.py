@@ -2,9 +2,13 @@
 
 A rule fires when one hit of each of its groups (phrase lexicons or entity groups) lies within the
 rule's window, the hits do not overlap (one phrase cannot play two roles), no `unless` phrase sits in
-that window, and, for negatable rules, no negation precedes the first hit in the same sentence
-("je ne donne jamais mes codes"). Each fired rule gives one reason spanning its hits in the ORIGINAL
-text. Cost: for each rule, one bisect per hit of its rarest group.
+that window, and, for negatable rules, the mechanism is not denied or reported: no negation precedes
+the first hit closely in the same sentence ("je ne donne jamais mes codes"), no reported-speech marker
+(`hearsay`: "on m'a envoyé un lien qui ...", "someone asked me to ...") precedes it anywhere in the
+same sentence, and the field does not ask whether such a thing is legitimate (`legit_question`: "c'est
+normal ?", "is this you?") -- a victim asking is not a scammer asking.
+Each fired rule gives one reason spanning its hits in the ORIGINAL text. Cost: for each rule, one
+bisect per hit of its rarest group.
 """
 
 from __future__ import annotations
@@ -35,7 +39,21 @@ def _nearest(spans: list[Hit], anchor: Hit, taken: list[Hit]) -> Hit | None:
     return best
 
 
+def _reported(ctx: FieldContext, first_start: int) -> bool:
+    """A legitimacy question anywhere in the field, or reported speech earlier in the same sentence."""
+    if ctx.hits.get("legit_question"):
+        return True
+    hearsay = ctx.hits.get("hearsay")
+    if not hearsay:
+        return False
+    k = bisect.bisect_left(ctx.sentence_breaks, first_start)
+    sentence_start = ctx.sentence_breaks[k - 1] if k > 0 else -1
+    return any(sentence_start < end <= first_start for _, end in hearsay)
+
+
 def _negated(ctx: FieldContext, first_start: int) -> bool:
+    if _reported(ctx, first_start):
+        return True
     negations = ctx.hits.get("negation")
     if not negations:
         return False
@@ -70,8 +88,11 @@ def _blocked(ctx: FieldContext, rule: Rule, lo: int, hi: int) -> bool:
     return False
 
 
-def match_rule(ctx: FieldContext, rule: Rule) -> tuple[int, int] | None:
-    """Span in normalised text of the first valid combination of the rule's groups, or None."""
+def match_rule(ctx: FieldContext, rule: Rule, honour_negation: bool = True) -> tuple[int, int] | None:
+    """Span in normalised text of the first valid combination of the rule's groups, or None.
+
+    With `honour_negation=False` a negated or reported combination counts too (see `denied`).
+    """
     lists = [ctx.hits.get(g) for g in rule.groups]
     if any(not spans for spans in lists):
         return None
@@ -91,7 +112,7 @@ def match_rule(ctx: FieldContext, rule: Rule) -> tuple[int, int] | None:
                 continue
             if rule.unless and _blocked(ctx, rule, lo, hi):
                 continue
-            if rule.negatable and _negated(ctx, lo):
+            if honour_negation and rule.negatable and _negated(ctx, lo):
                 continue
             return lo, hi
     return None
@@ -118,3 +139,14 @@ def rule_reasons(ctx: FieldContext) -> list[Reason]:
             )
         )
     return reasons
+
+
+def denied(ctx: FieldContext) -> bool:
+    """Whether the field names a scam mechanism only to deny or report it: some negatable rule of the
+    pack matches once negation is ignored, yet does not fire ("je ne demande jamais de code")."""
+    for rule in ctx.pack.rules:
+        if not rule.negatable or ctx.kind not in rule.kinds:
+            continue
+        if match_rule(ctx, rule, honour_negation=False) is not None and match_rule(ctx, rule) is None:
+            return True
+    return False

@@ -24,6 +24,10 @@ class FixedModel:
         self.calls.append(len(texts))
         return [self.p] * len(texts)
 
+    def predict_one(self, text: str) -> float:
+        self.calls.append(1)
+        return self.p
+
 
 def test_versions(rules_scorer: Scorer) -> None:
     assert rules_scorer.model_version == "none"
@@ -34,10 +38,13 @@ def test_score_many_batches_model_calls_and_matches_score() -> None:
     model = FixedModel(0.1)
     scorer = Scorer(load_rulepack(), text_model=model, analyzer=DomainAnalyzer.default())
     items = [
-        ScoreInput(id=str(i), kind=Kind.MESSAGE, text=f"message {i} paypal entre proches") for i in range(5)
+        ScoreInput(id=str(i), kind=Kind.MESSAGE, text=f"message {i} paypal entre proches") for i in range(12)
     ]
     batch = scorer.score_many(items)
-    assert model.calls == [5]
+    assert model.calls == [12]  # one matrix call for the batch
+    model.calls.clear()
+    scorer.score_many(items[:3])
+    assert model.calls == [1, 1, 1]  # small batches take the one-text path
     assert [r.to_dict() for r in batch] == [scorer.score(i).to_dict() for i in items]
     assert scorer.model_version == "text:fixed-1"
 
