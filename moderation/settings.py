@@ -57,6 +57,22 @@ class Settings:
     # Review queue: how long a claim lasts without activity, and how long a decision can be undone.
     review_lease_s: float = 300.0
     review_undo_window_s: float = 300.0
+    # Signals (workers/signals.py): campaigns, shared entities, senders, conversations. Redis keys expire
+    # after their window, so memory stays bounded; the block list lives in the database.
+    signals_enabled: bool = True
+    signals_redis_timeout_s: float = 0.5  # a slow Redis costs at most this per call, then is skipped
+    campaign_window_s: float = 24 * 3600.0
+    campaign_min_recipients: int = 5
+    campaign_min_similarity: float = 0.7  # estimated Jaccard similarity of word bigrams
+    campaign_min_tokens: int = 8  # shorter messages are never templates ("toujours dispo ?")
+    entity_window_s: float = 30 * 24 * 3600.0
+    shared_entity_min_accounts: int = 3
+    blocklist_ttl_days: float = 180.0  # a confirmed entity stops counting after this long
+    velocity_per_minute: int = 10
+    velocity_per_hour: int = 120
+    new_account_days: float = 7.0
+    fanout_conversations_per_hour: int = 10
+    conversation_history_limit: int = 30
     secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
     log_level: str = "INFO"
     environment: str = "development"

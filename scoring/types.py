@@ -127,3 +127,29 @@ class ScoreResult:
             "rules_version": self.rules_version,
             "lang": self.lang,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PriorMessage:
+    """An earlier message of the same conversation, as it was assessed (for conversation scoring).
+
+    `categories` are the categories of its reasons (not only of its verdict: an allowed message may
+    still have asked for an e-mail address); `sender_id` tells the scammer's turns from the victim's.
+    """
+
+    sender_id: str | None
+    categories: frozenset[Category]
+    verdict: Verdict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreContext:
+    """What the shell knows around one item beyond its own text (optional input of `Scorer.score`).
+
+    `reasons` come from campaign, shared-entity, sender and block-list signals and are fused with
+    the item's own reasons by the same fusion and policy; `history` is the conversation so far,
+    oldest first, matched against scam scripts.
+    """
+
+    reasons: tuple[Reason, ...] = ()
+    history: tuple[PriorMessage, ...] = ()

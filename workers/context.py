@@ -17,6 +17,7 @@ from moderation.db import make_engine, make_session_factory
 from moderation.settings import Settings
 from workers.queues import make_redis, score_queue, webhook_queue
 from workers.scoring import Scorer
+from workers.signals import Signals
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class WorkerContext:
     redis: Redis
     score_queue: Queue
     webhook_queue: Queue
+    # Campaign/entity/sender/conversation signals; None scores on content alone.
+    signals: Signals | None = None
 
 
 _current: WorkerContext | None = None
@@ -54,6 +57,7 @@ def build_context(settings: Settings, scorer: Scorer | None = None) -> WorkerCon
         redis=redis,
         score_queue=score_queue(redis, settings),
         webhook_queue=webhook_queue(redis, settings),
+        signals=Signals(settings, redis) if settings.signals_enabled else None,
     )
 
 

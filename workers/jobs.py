@@ -54,6 +54,7 @@ def score_submission(submission_id: str, revision: int) -> dict[str, object]:
             submission_id,
             int(revision),
             emit_webhook=bool(ctx.settings.webhook_url),
+            signals=ctx.signals,
         )
     except Exception as exc:
         if is_transient(exc):
@@ -71,7 +72,11 @@ def score_submissions(items: Sequence[Sequence[object]]) -> dict[str, int]:
     pairs = [(str(sid), int(str(rev))) for sid, rev in items]
     try:
         outcomes = score_and_record_many(
-            ctx.session_factory, ctx.scorer, pairs, emit_webhook=bool(ctx.settings.webhook_url)
+            ctx.session_factory,
+            ctx.scorer,
+            pairs,
+            emit_webhook=bool(ctx.settings.webhook_url),
+            signals=ctx.signals,
         )
     except Exception as exc:
         if is_transient(exc):

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from moderation.assessments import record_assessment
 from moderation.models import SubmissionRevision
 from moderation.submissions import get_revision, to_score_input
-from scoring.types import ScoreInput, ScoreResult
+from scoring.conversation import prior_message
+from scoring.types import Kind, PriorMessage, ScoreContext, ScoreInput, ScoreResult
+from workers.signals import Signals
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,11 @@ log = logging.getLogger(__name__)
 class Scorer(Protocol):
     """What this module needs from `scoring.engine.Scorer`."""
 
-    def score(self, item: ScoreInput, /) -> ScoreResult: ...
+    def score(self, item: ScoreInput, context: ScoreContext | None = None, /) -> ScoreResult: ...
 
-    def score_many(self, items: Sequence[ScoreInput], /) -> list[ScoreResult]: ...
+    def score_many(
+        self, items: Sequence[ScoreInput], contexts: Sequence[ScoreContext | None] | None = None, /
+    ) -> list[ScoreResult]: ...
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,11 @@ def score_and_record(
     revision: int,
     *,
     emit_webhook: bool = True,
+    signals: Signals | None = None,
 ) -> Outcome:
     """Score one stored revision and record its assessment exactly once; commits.
 
+    With `signals`, the item is scored in its context (campaigns, entities, sender, conversation).
     Database errors propagate (they are transient for the caller to retry); see `Outcome`.
     """
     with session_factory() as session:
@@ -74,7 +80,9 @@ def score_and_record(
             )
         item = to_score_input(row)
     started = time.perf_counter()
-    result = scorer.score(item)
+    context = signals.collect(session_factory, [item])[0] if signals is not None else None
+    # An empty context changes nothing: the plain call keeps context-unaware scorer wrappers working.
+    result = scorer.score(item, context) if _has_signals(context) else scorer.score(item)
     duration_ms = (time.perf_counter() - started) * 1000
     with session_factory() as session:
         recorded = record_assessment(
@@ -91,11 +99,14 @@ def score_and_record_many(
     items: Sequence[tuple[str, int]],
     *,
     emit_webhook: bool = True,
+    signals: Signals | None = None,
 ) -> list[Outcome]:
     """Batch version of `score_and_record`: one read, one `score_many` call, one commit.
 
     Per-job plumbing (Redis round trips, commits) costs more than the model, so batching is where
-    throughput comes from. One Outcome per distinct item, in the order of `items`.
+    throughput comes from. One Outcome per distinct item, in the order of `items`. With `signals`,
+    several messages of one conversation in the batch are scored in waves, in batch order, so that
+    each sees the earlier ones in its history.
     """
     wanted = list(dict.fromkeys((sid, int(rev)) for sid, rev in items))
     with session_factory() as session:
@@ -116,7 +127,11 @@ def score_and_record_many(
             if key not in by_key or by_key[key].status != "queued"
         }
     started = time.perf_counter()
-    results = scorer.score_many([item for _, item in todo]) if todo else []
+    items_only = [item for _, item in todo]
+    if signals is not None and todo:
+        results = _score_in_context(session_factory, scorer, signals, items_only)
+    else:
+        results = scorer.score_many(items_only) if todo else []
     per_item_ms = (time.perf_counter() - started) * 1000 / max(1, len(todo))
     done: dict[tuple[str, int], Outcome] = dict(skipped)
     with session_factory() as session:
@@ -128,6 +143,45 @@ def score_and_record_many(
             done[key] = Outcome(key[0], key[1], status, result.verdict.value, per_item_ms)
         session.commit()
     return [done[key] for key in wanted]
+
+
+def _score_in_context(
+    session_factory: sessionmaker[Session], scorer: Scorer, signals: Signals, items: list[ScoreInput]
+) -> list[ScoreResult]:
+    """Score `items` with their signals; the n-th message of a conversation in the batch goes in wave n,
+    with the results of earlier waves appended to its history (they are not in the database yet)."""
+    waves: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        conversation = item.conversation_id if item.kind is Kind.MESSAGE else None
+        wave = seen.get(conversation, 0) if conversation else 0
+        if conversation:
+            seen[conversation] = wave + 1
+        while len(waves) <= wave:
+            waves.append([])
+        waves[wave].append(index)
+    results: list[ScoreResult | None] = [None] * len(items)
+    in_batch: dict[str, list[PriorMessage]] = {}
+    for wave_indices in waves:
+        wave_items = [items[i] for i in wave_indices]
+        contexts = signals.collect(session_factory, wave_items, in_batch)
+        if any(_has_signals(c) for c in contexts):
+            scored = scorer.score_many(wave_items, contexts)
+        else:
+            scored = scorer.score_many(wave_items)
+        for i, result in zip(wave_indices, scored, strict=True):
+            results[i] = result
+            item = items[i]
+            if item.conversation_id and item.kind is Kind.MESSAGE:
+                sender = item.sender.id if item.sender else None
+                stored = [r.to_dict() for r in result.reasons]
+                prior = prior_message(sender, stored, result.verdict)
+                in_batch.setdefault(item.conversation_id, []).append(prior)
+    return [r for r in results if r is not None]
+
+
+def _has_signals(context: ScoreContext | None) -> bool:
+    return context is not None and bool(context.reasons or context.history)
 
 
 def _done_status(status: str) -> str:

@@ -6,6 +6,7 @@ from alembic import context
 
 from moderation import (
     review_models,  # noqa: F401 - registers the review tables on Base
+    signal_models,  # noqa: F401 - registers the signals' block list on Base
     user_models,  # noqa: F401 - registers the user-side tables on Base
 )
 from moderation.models import Base

@@ -1,0 +1,238 @@
+"""Signals around a message, gathered by the shell before scoring: campaign templates, shared and
+confirmed entities, sender velocity and history, the conversation so far.
+
+`Signals.collect(session_factory, items)` returns one `ScoreContext` per item for
+`Scorer.score_many(items, contexts)`; the scoring core turns them into reasons fused like any other
+(`scoring.signal_reasons`, `scoring.conversation`). Database reads (block list, conversation
+history) are one short session per batch; Redis work is three pipelined round trips per batch.
+
+Degrading gracefully: when Redis is down or slow (`signals_redis_timeout_s`), the Redis-backed
+signals are skipped for that batch and logged, and the verdict is produced from the content, the
+block list and the conversation alone. A database error propagates, as for the rest of scoring
+(the job is retried).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.orm import Session, sessionmaker
+
+from moderation.blocklist import BlockHit, account_key, lookup
+from moderation.conversation_history import conversation_histories
+from moderation.settings import Settings
+from scoring.entity_keys import IndexedEntity, indexable_entities
+from scoring.minhash import template_signature
+from scoring.signal_reasons import (
+    CampaignObservation,
+    EntityObservation,
+    SenderObservation,
+    SignalParams,
+    campaign_reason,
+    entity_reasons,
+    sender_reasons,
+)
+from scoring.types import Category, Kind, PriorMessage, Reason, ScoreContext, ScoreInput
+from workers.entity_index import Reader, queue_entity, queue_sender_activity
+from workers.templates import TemplateMatch, TemplateMessage, TemplateStore
+
+log = logging.getLogger(__name__)
+
+
+def signal_params(settings: Settings) -> SignalParams:
+    """The scoring core's signal thresholds from the `VIGIE_*` settings."""
+    return SignalParams(
+        campaign_min_recipients=settings.campaign_min_recipients,
+        shared_entity_min_accounts=settings.shared_entity_min_accounts,
+        velocity_per_minute=settings.velocity_per_minute,
+        velocity_per_hour=settings.velocity_per_hour,
+        new_account_days=settings.new_account_days,
+        fanout_conversations_per_hour=settings.fanout_conversations_per_hour,
+    )
+
+
+@dataclass
+class _Prepared:
+    """What one item brings to the lookups (pure work done before any I/O)."""
+
+    item: ScoreInput
+    entities: list[IndexedEntity]
+    history: tuple[PriorMessage, ...] = ()
+    blocks: dict[str, BlockHit] = field(default_factory=dict)
+    campaign: CampaignObservation | None = None
+    entity_counts: dict[str, int] = field(default_factory=dict)
+    sender: SenderObservation | None = None
+
+
+class Signals:
+    """Gathers the signals of a batch (see the module docstring). One per process; thread-safe as
+    far as redis-py clients are (each call uses its own pipeline)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.params = signal_params(settings)
+        self._redis = redis
+        self.clock = clock
+        self.degraded_batches = 0  # batches whose Redis signals were skipped (for tests and metrics)
+
+    @property
+    def redis(self) -> Redis:
+        """Own client with short timeouts (lazy: no connection before the first batch)."""
+        if self._redis is None:
+            timeout = self.settings.signals_redis_timeout_s
+            self._redis = Redis.from_url(
+                self.settings.redis_url, socket_connect_timeout=timeout, socket_timeout=timeout
+            )
+        return self._redis
+
+    def collect(
+        self,
+        session_factory: sessionmaker[Session],
+        items: Sequence[ScoreInput],
+        pending_history: Mapping[str, Sequence[PriorMessage]] | None = None,
+    ) -> list[ScoreContext]:
+        """One ScoreContext per item (empty contexts when signals are disabled).
+
+        `pending_history` (conversation id -> messages) is appended to what the database knows: the
+        results of earlier messages of the same batch, not recorded yet.
+        """
+        if not self.settings.signals_enabled or not items:
+            return [ScoreContext() for _ in items]
+        now = self.clock()
+        prepared = [_Prepared(item, indexable_entities(item)) for item in items]
+        self._read_database(session_factory, prepared, now)
+        for p in prepared:
+            conversation = p.item.conversation_id
+            if pending_history and conversation and p.item.kind is Kind.MESSAGE:
+                p.history = p.history + tuple(pending_history.get(conversation, ()))
+        try:
+            self._read_redis(prepared, now)
+        except (RedisError, OSError) as exc:
+            # Redis is an accelerator of judgement, not a requirement: score without its signals.
+            self.degraded_batches += 1
+            log.warning(
+                "signals: Redis unavailable (%s), scoring %d item(s) without it",
+                type(exc).__name__,
+                len(items),
+            )
+        return [self._context(p) for p in prepared]
+
+    # --- lookups -----------------------------------------------------------------------------------
+
+    def _read_database(
+        self, session_factory: sessionmaker[Session], prepared: list[_Prepared], now: float
+    ) -> None:
+        keys = {e.key for p in prepared for e in p.entities}
+        keys |= {account_key(p.item.sender.id) for p in prepared if p.item.sender and p.item.sender.id}
+        message_ids = [p.item.id for p in prepared if p.item.kind is Kind.MESSAGE and p.item.conversation_id]
+        with session_factory() as session:
+            listing = lookup(session, keys, datetime.fromtimestamp(now, UTC))
+            histories = conversation_histories(session, message_ids, self.settings.conversation_history_limit)
+        for p in prepared:
+            p.history = histories.get(p.item.id, ())
+            p.blocks = listing.blocks
+            # An allow-listed entity (a shop's shared phone line...) is neither blocked nor counted.
+            p.entities = [e for e in p.entities if e.key not in listing.allowed]
+
+    def _read_redis(self, prepared: list[_Prepared], now: float) -> None:
+        store = TemplateStore(
+            self.redis, self.settings.campaign_window_s, self.settings.campaign_min_similarity
+        )
+        templated = [(p, m) for p in prepared if (m := self._template_message(p)) is not None]
+        matches: list[TemplateMatch] = store.match([m for _, m in templated])
+        # One pipeline for every write and count of the batch: a single round trip.
+        pipe = self.redis.pipeline(transaction=False)
+        window = self.settings.entity_window_s
+        entity_reads: list[tuple[_Prepared, str, Reader]] = []
+        sender_reads: list[tuple[_Prepared, str, tuple[Reader, Reader, Reader]]] = []
+        for p in prepared:
+            sender_id = p.item.sender.id if p.item.sender else None
+            for entity in p.entities:
+                entity_reads.append((p, entity.key, queue_entity(pipe, entity.key, sender_id, now, window)))
+            if sender_id and p.item.kind is Kind.MESSAGE:
+                conversation = p.item.conversation_id or p.item.recipient_id
+                readers = queue_sender_activity(pipe, sender_id, p.item.id, conversation, now)
+                sender_reads.append((p, sender_id, readers))
+        template_reads = [
+            (p, msg, match, store.queue_record(pipe, msg, match, now))
+            for (p, msg), match in zip(templated, matches, strict=True)
+        ]
+        results = pipe.execute()
+        for p, key, reader in entity_reads:
+            p.entity_counts[key] = reader(results)
+        for p, sender_id, (per_minute, per_hour, conversations) in sender_reads:
+            age = p.item.sender.account_age_days if p.item.sender else None
+            p.sender = SenderObservation(
+                sender_id,
+                per_minute=per_minute(results),
+                per_hour=per_hour(results),
+                conversations_per_hour=conversations(results),
+                account_age_days=age,
+            )
+        for p, msg, match, first in template_reads:
+            p.campaign = store.observation(msg, match, first, results)
+
+    def _template_message(self, p: _Prepared) -> TemplateMessage | None:
+        item = p.item
+        if item.kind is not Kind.MESSAGE:
+            return None
+        # Only a conversation's first message is a campaign opener: replies to buyers legitimately
+        # repeat themselves ("toujours disponible, remise en main propre uniquement").
+        if p.history:
+            return None
+        signature = template_signature(item.text, self.settings.campaign_min_tokens)
+        if signature is None:
+            return None
+        recipient = item.recipient_id or item.conversation_id or item.id
+        return TemplateMessage(item.id, signature, recipient, item.sender.id if item.sender else None)
+
+    def _context(self, p: _Prepared) -> ScoreContext:
+        reasons: list[Reason] = []
+        if p.campaign is not None:
+            reason = campaign_reason(p.campaign, p.item.text, self.params)
+            if reason is not None:
+                reasons.append(reason)
+        observations = [
+            EntityObservation(
+                entity=e,
+                accounts=p.entity_counts.get(e.key, 0),
+                blocked=e.key in p.blocks,
+                blocked_detail=p.blocks[e.key].detail() if e.key in p.blocks else None,
+            )
+            for e in p.entities
+        ]
+        reasons.extend(entity_reasons(observations, self.params))
+        sender = p.item.sender
+        if sender is not None and sender.id:
+            history = p.blocks.get(account_key(sender.id))
+            base = p.sender or SenderObservation(sender.id, account_age_days=sender.account_age_days)
+            if history is not None:
+                base = SenderObservation(
+                    sender_id=base.sender_id,
+                    per_minute=base.per_minute,
+                    per_hour=base.per_hour,
+                    conversations_per_hour=base.conversations_per_hour,
+                    account_age_days=base.account_age_days,
+                    confirmed_scams=history.entries,
+                    confirmed_category=_category(history.category),
+                )
+            reasons.extend(sender_reasons(base, self.params))
+        return ScoreContext(reasons=tuple(reasons), history=p.history)
+
+
+def _category(value: str | None) -> Category | None:
+    try:
+        return Category(value) if value else None
+    except ValueError:
+        return None
