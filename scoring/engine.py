@@ -15,13 +15,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from scoring.conversation import match_script
 from scoring.detectors import FieldContext, LinkJudge, PhraseMatcher, build_context, denied, detect_field
 from scoring.extract import luhn_is_valid
 from scoring.fusion import context_factor, fuse
 from scoring.normalize import normalize
 from scoring.policy import decide
 from scoring.rulepack import RulePack, load_rulepack
-from scoring.types import Category, Kind, Reason, ScoreInput, ScoreResult, Verdict
+from scoring.types import Category, Kind, Reason, ScoreContext, ScoreInput, ScoreResult, Verdict
 
 # Lexicons that say nothing about a mechanism on their own (used to pick a model-only reason's category).
 _GENERIC_LEXICONS = frozenset({"negation", "negation_exempt", "pay_verb", "click", "give_request", "only"})
@@ -105,20 +106,29 @@ class Scorer:
 
     # --- scoring -------------------------------------------------------------------------------------
 
-    def score(self, item: ScoreInput) -> ScoreResult:
-        """Score one item (same result as `score_many([item])[0]`)."""
-        return self.score_many([item])[0]
+    def score(self, item: ScoreInput, context: ScoreContext | None = None) -> ScoreResult:
+        """Score one item (same result as `score_many([item], [context])[0]`)."""
+        return self.score_many([item], None if context is None else [context])[0]
 
-    def score_many(self, items: Sequence[ScoreInput]) -> list[ScoreResult]:
-        """Score a batch; model calls are made once for the whole batch."""
-        contexts = [self._contexts(item) for item in items]
-        model_ps = self._text_probabilities(items, contexts)
-        url_probs = self._url_probabilities(contexts)
+    def score_many(
+        self, items: Sequence[ScoreInput], contexts: Sequence[ScoreContext | None] | None = None
+    ) -> list[ScoreResult]:
+        """Score a batch; model calls are made once for the whole batch.
+
+        `contexts` (one per item, or None) adds signal reasons and the conversation history: they are
+        fused with the item's own reasons by the same fusion and policy (see `ScoreContext`).
+        """
+        if contexts is not None and len(contexts) != len(items):
+            raise ValueError("score_many: one context per item (or None)")
+        signals = list(contexts) if contexts is not None else [None] * len(items)
+        contexts_ = [self._contexts(item) for item in items]
+        model_ps = self._text_probabilities(items, contexts_)
+        url_probs = self._url_probabilities(contexts_)
         results = []
-        for item, ctxs, p in zip(items, contexts, model_ps, strict=True):
+        for item, ctxs, p, signal in zip(items, contexts_, model_ps, signals, strict=True):
             if url_probs:
                 ctxs = [dataclasses.replace(c, url_probs=url_probs) for c in ctxs]
-            results.append(self._result(item, ctxs, p))
+            results.append(self._result(item, ctxs, p, signal))
         return results
 
     def _contexts(self, item: ScoreInput) -> list[FieldContext]:
@@ -160,11 +170,23 @@ class Scorer:
             return {}
         return dict(zip(urls, _predict(self.url_model, urls), strict=True))
 
-    def _result(self, item: ScoreInput, ctxs: list[FieldContext], model_p: float | None) -> ScoreResult:
+    def _result(
+        self,
+        item: ScoreInput,
+        ctxs: list[FieldContext],
+        model_p: float | None,
+        signal: ScoreContext | None = None,
+    ) -> ScoreResult:
         reasons: list[Reason] = []
         for ctx in ctxs:
             reasons.extend(detect_field(ctx))
         sender = item.sender
+        if signal is not None:
+            # Scripts are matched on the message's own reasons, before signal reasons join them.
+            scripted = match_script(signal.history, reasons, sender.id if sender else None)
+            reasons.extend(signal.reasons)
+            if scripted is not None:
+                reasons.append(scripted)
         siret_valid = bool(sender and sender.siret and _siret_ok(sender.siret))
         fused = fuse(
             reasons,
