@@ -82,4 +82,8 @@ def create_app(
     from moderation import user_side_listeners
 
     user_side_listeners.install()
+    # Confirmed scams feed the signals' block list (entities and sender accounts, with expiry).
+    from moderation import blocklist
+
+    blocklist.install(settings.blocklist_ttl_days)
     return app

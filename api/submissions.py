@@ -155,13 +155,21 @@ def _outcome_label(outcome: SubmitOutcome) -> str:
 def _score_within_budget(svc: Services, outcome: SubmitOutcome) -> bool:
     """Score in this process; False (caller falls back to the queue) past the budget or on error."""
     from workers.scoring import Outcome, score_and_record
+    from workers.signals import Signals
 
     webhooks_on = bool(svc.settings.webhook_url)
 
     def job() -> Outcome:
         scorer = svc.scorer.get()
+        # Same signals as the worker path (campaigns, entities, sender, conversation) on the app's Redis.
+        signals = Signals(svc.settings, svc.redis) if svc.settings.signals_enabled else None
         return score_and_record(
-            svc.session_factory, scorer, outcome.submission_id, outcome.revision, emit_webhook=webhooks_on
+            svc.session_factory,
+            scorer,
+            outcome.submission_id,
+            outcome.revision,
+            emit_webhook=webhooks_on,
+            signals=signals,
         )
 
     future = svc.sync_pool.submit(job)

@@ -88,3 +88,7 @@ def installed_blocklist(signal_settings: Settings) -> Iterator[blocklist.Blockli
     yield recorder
     decisions.on_decision_listeners.remove(recorder.on_decision)
     decisions.on_undo_listeners.remove(recorder.on_undo)
+
+
+# The API fixtures (app on the test's Settings, its client, keys) are shared with tests/api.
+from tests.api.conftest import api_settings, app, make_app, make_key  # noqa: E402, F401
