@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -15,10 +17,18 @@ def register(group: click.Group) -> None:
     group.add_command(moderators)
 
 
-def _session() -> Any:
+@contextmanager
+def _session() -> Iterator[Any]:
     from moderation.db import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(Settings.from_env(os.environ)))()
+    # Dispose of the engine on the way out: a pooled connection left to the garbage collector
+    # warns (and holds a PostgreSQL backend) until the process exits.
+    engine = make_engine(Settings.from_env(os.environ))
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @click.group()
