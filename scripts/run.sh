@@ -26,7 +26,7 @@ stop_all() {
   STOPPING=1
   echo
   echo "stopping: ${PIDS[*]:-nothing}"
-  # Each child leads its own process group (set -m below): signal the whole group, then wait.
+  # Each child leads its own session and process group (setsid): signal the whole group, then wait.
   for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped"
@@ -34,7 +34,10 @@ stop_all() {
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 trap 'stop_all' EXIT
-set -m  # background jobs get their own process group, so Ctrl-C reaches them only through stop_all
+# Children run under setsid: their own process group, away from the terminal, so Ctrl-C reaches
+# them only through stop_all (an orderly SIGTERM), never half-way through start-up. (`set -m`
+# would do it too, but a non-interactive shell with job control can hand the terminal to a
+# finished job's group, and Ctrl-C then reaches nobody.)
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port_busy() { "$PY" -c "import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(('127.0.0.1', $1)) == 0 else 1)"; }
@@ -66,7 +69,7 @@ else
   REDIS_PORT=$(free_port)
   mkdir -p "$DATA_DIR/redis"
   # appendonly: acknowledged jobs survive a Redis crash (fsync every second).
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA_DIR/redis" \
+  setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA_DIR/redis" \
     --appendonly yes --appendfsync everysec --save "" --logfile "$LOGS/redis.log" &
   PIDS+=($!)
   export VIGIE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
@@ -79,9 +82,9 @@ fi
 
 # --- database, API, worker ---------------------------------------------------------------------
 "$BIN/vigie" db migrate
-"$BIN/vigie" serve --port "$VIGIE_PORT" >"$LOGS/api.log" 2>&1 &
+setsid "$BIN/vigie" serve --port "$VIGIE_PORT" >"$LOGS/api.log" 2>&1 &
 PIDS+=($!)
-"$BIN/vigie" worker >"$LOGS/worker.log" 2>&1 &
+setsid "$BIN/vigie" worker >"$LOGS/worker.log" 2>&1 &
 PIDS+=($!)
 
 if ! wait_http "$API_URL/healthz" 30; then
