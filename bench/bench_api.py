@@ -6,9 +6,12 @@ Starts a private redis-server, migrates a SQLite database in a temporary data di
   2. sync submit latency (POST /v1/messages?mode=sync -> 200 with a verdict), p50/p99;
   3. sustained end-to-end throughput: concurrent clients submit for a fixed time, then the
      clock stops when the last submission has its assessment in the database.
-Prints a table and writes var/bench/bench_api.json. Every phase is bounded in time.
+Each is measured for both ways submissions reach the worker (VIGIE_DISPATCH=per_request: one
+RQ job per submission; batched: a dispatcher enqueues multi-item jobs), unless --dispatch says.
+Prints tables and writes var/bench/bench_api.json and a latency CDF plot (bench_api.png).
+Every phase is bounded in time.
 
-    python bench/bench_api.py [--async-n 300] [--sync-n 150] [--duration 10] [--clients 4]
+    python bench/bench_api.py [--async-n 300] [--sync-n 150] [--duration 10] [--clients 4] [--dispatch both]
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def stack(data_dir: Path, web_workers: int) -> Iterator[tuple[int, str, Path]]:
+def stack(data_dir: Path, web_workers: int, dispatch: str) -> Iterator[tuple[int, str, Path]]:
     """A running stack: yields (API port, admin key, SQLite path); stops every process at exit."""
     redis_port, api_port = free_port(), free_port()
     db_path = data_dir / "vigie.sqlite3"
@@ -97,6 +100,7 @@ def stack(data_dir: Path, web_workers: int) -> Iterator[tuple[int, str, Path]]:
         "VIGIE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "VIGIE_RATE_LIMIT_PER_MINUTE": "10000000",
         "VIGIE_LOG_LEVEL": "WARNING",
+        "VIGIE_DISPATCH": dispatch,
     }
     logs = data_dir / "logs"
     logs.mkdir(parents=True)
@@ -224,40 +228,51 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sustained submission")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument(
+        "--dispatch",
+        choices=["per_request", "batched", "both"],
+        default="both",
+        help="how submissions reach the worker (VIGIE_DISPATCH); `both` runs the stack twice",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench" / "bench_api.json")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         print("redis-server not found (scripts/ensure_redis.sh installs it)", file=sys.stderr)
         return 1
 
-    with (
-        tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp,
-        stack(Path(tmp), args.web_workers) as (port, key, db_path),
-    ):
-        results = {
-            "async_submit": measure_latency(port, key, args.async_n, "/v1/messages", "async", 60),
-            "sync_submit": measure_latency(port, key, args.sync_n, "/v1/messages?mode=sync", "sync", 60),
-            "pipeline": measure_throughput(port, key, db_path, args.duration, args.clients),
-        }
+    modes = ["per_request", "batched"] if args.dispatch == "both" else [args.dispatch]
+    results: dict[str, Any] = {"runs": {}}
+    for mode in modes:
+        with (
+            tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp,
+            stack(Path(tmp), args.web_workers, mode) as (port, key, db_path),
+        ):
+            results["runs"][mode] = {
+                "async_submit": measure_latency(port, key, args.async_n, "/v1/messages", "async", 60),
+                "sync_submit": measure_latency(port, key, args.sync_n, "/v1/messages?mode=sync", "sync", 60),
+                "pipeline": measure_throughput(port, key, db_path, args.duration, args.clients),
+            }
     results["environment"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "web_workers": args.web_workers,
         "database": "sqlite (WAL)",
         "worker": "1 x vigie worker",
+        "load_average_at_end": os.getloadavg(),
     }
     print_table(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    plot = write_plot(results, args.output.with_suffix(".png"))
-    for name in ("async_submit", "sync_submit"):
-        results[name].pop("samples_ms")
+    plot = write_plot(results["runs"], args.output.with_suffix(".png"))
+    for run in results["runs"].values():
+        for name in ("async_submit", "sync_submit"):
+            run[name].pop("samples_ms")
     args.output.write_text(json.dumps(results, indent=2))
     print(f"\nwritten: {args.output}" + (f" and {plot}" if plot else ""))
     return 0
 
 
-def write_plot(results: dict[str, Any], path: Path) -> Path | None:
-    """Latency CDF of async and sync submissions (PNG); None when matplotlib is not installed."""
+def write_plot(runs: dict[str, Any], path: Path) -> Path | None:
+    """Latency CDFs of async and sync submissions per dispatch mode (PNG); None without matplotlib."""
     try:
         import matplotlib
 
@@ -266,10 +281,12 @@ def write_plot(results: dict[str, Any], path: Path) -> Path | None:
     except ImportError:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, label in (("async_submit", "POST /v1/messages (202)"), ("sync_submit", "?mode=sync (200)")):
-        samples = sorted(results[name]["samples_ms"])
-        if samples:
-            ax.plot(samples, [(i + 1) / len(samples) for i in range(len(samples))], label=label)
+    for mode, results in runs.items():
+        for name, label in (("async_submit", "POST (202)"), ("sync_submit", "?mode=sync (200)")):
+            samples = sorted(results[name]["samples_ms"])
+            if samples:
+                ys = [(i + 1) / len(samples) for i in range(len(samples))]
+                ax.plot(samples, ys, label=f"{label}, dispatch={mode}")
     ax.set_xscale("log")
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("fraction of requests")
@@ -283,15 +300,19 @@ def write_plot(results: dict[str, Any], path: Path) -> Path | None:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"\n{'measure':34} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
-    for name in ("async_submit", "sync_submit"):
-        r = results[name]
-        print(f"{name:34} {r['n']:>6} {r['p50_ms']:>8} {r['p99_ms']:>8}  {r['statuses']}")
-    p = results["pipeline"]
-    print(
-        f"\npipeline ({p['clients']} clients): submitted {p['submitted']} at {p['submit_rate_per_s']}/s; "
-        f"assessed {p['assessed']}; end to end {p['end_to_end_per_s']}/s over {p['elapsed_s']} s"
-    )
+    print(f"\n{'dispatch':12} {'measure':14} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    for mode, run in results["runs"].items():
+        for name in ("async_submit", "sync_submit"):
+            r = run[name]
+            print(f"{mode:12} {name:14} {r['n']:>6} {r['p50_ms']:>8} {r['p99_ms']:>8}  {r['statuses']}")
+    header = ("dispatch", "clients", "submitted", "submit/s", "assessed", "end-to-end/s")
+    print("\n{:12} {:>7} {:>9} {:>9} {:>8} {:>13}".format(*header))
+    for mode, run in results["runs"].items():
+        p = run["pipeline"]
+        print(
+            f"{mode:12} {p['clients']:>7} {p['submitted']:>9} {p['submit_rate_per_s']:>9} "
+            f"{p['assessed']:>8} {p['end_to_end_per_s']:>13}"
+        )
 
 
 if __name__ == "__main__":
