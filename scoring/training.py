@@ -7,7 +7,7 @@ settings give the same parameters: folds, solvers and splits are all seeded or h
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import hashlib
 import math
 import re
@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
-from scoring.model import FEATURE_SCHEMAS, LinearParams, canonical_host, count_matrix, tfidf_rows
+from scoring.model import FEATURE_SCHEMAS, LinearParams, canonical_host, count_matrix, host_parts, tfidf_rows
 
 SEED = 20240611
 # Share of each public data set used for training; the rest is reserved for `vigie evaluate` to report on.
@@ -36,6 +36,9 @@ class Example:
     source: str  # provenance, e.g. "fixtures" or "mendeley_smishing"
     weight: float = 1.0
     lang: str | None = None
+    # Examples sharing a group (a conversation, a registrable domain) always fall in the same fold, so
+    # out-of-fold scores, hence calibration and thresholds, are not flattered by near-duplicates.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,16 +97,8 @@ def is_training_part(key: str, fraction: float = PUBLIC_TRAIN_FRACTION) -> bool:
 def url_split_key(url_or_domain: str) -> str:
     """The grouping key of a URL/domain for the train/report split: its registrable domain."""
     host = canonical_host(url_or_domain)
-    parts = _extractor()(host)
-    return parts.top_domain_under_public_suffix or host
-
-
-@functools.cache
-def _extractor() -> Any:
-    import tldextract
-
-    # The bundled public suffix snapshot only: no download, no cache directory (PERFORMANCE_NOTES trap).
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    _, label, suffix = host_parts(host)
+    return f"{label}.{suffix}" if suffix else host
 
 
 def model_text(text: str, title: str | None = None) -> str:
@@ -136,8 +131,7 @@ def balance_sources(examples: Sequence[Example], anchor: str, max_share: float) 
         return list(examples)
     factor = max_share * anchor_total / other_total
     return [
-        ex if ex.source == anchor else Example(ex.text, ex.label, ex.source, ex.weight * factor, ex.lang)
-        for ex in examples
+        ex if ex.source == anchor else dataclasses.replace(ex, weight=ex.weight * factor) for ex in examples
     ]
 
 
@@ -154,10 +148,14 @@ def _classifier(config: TrainConfig) -> LogisticRegression:
     return LogisticRegression(C=config.c, class_weight="balanced", max_iter=3000, random_state=config.seed)
 
 
-def _platt(margins: np.ndarray, labels: np.ndarray, seed: int) -> tuple[float, float]:
-    """Platt scaling fitted on out-of-fold margins; returns (a, b) for P = 1 / (1 + exp(a·m + b))."""
+def _platt(margins: np.ndarray, labels: np.ndarray, weights: np.ndarray, seed: int) -> tuple[float, float]:
+    """Platt scaling fitted on out-of-fold margins; returns (a, b) for P = 1 / (1 + exp(a·m + b)).
+
+    Weighted like the training examples, so that many easy public rows (down-weighted by
+    `balance_sources`) do not make the probabilities overconfident on marketplace text.
+    """
     lr = LogisticRegression(C=1e4, max_iter=1000, random_state=seed)
-    lr.fit(margins.reshape(-1, 1), labels)
+    lr.fit(margins.reshape(-1, 1), labels, sample_weight=weights)
     return -float(lr.coef_[0, 0]), -float(lr.intercept_[0])
 
 
@@ -169,6 +167,15 @@ def _threshold_for_rate(probas: np.ndarray, labels: np.ndarray, max_rate: float)
     # Flagged means proba >= threshold: put the threshold just above the (allowed+1)-th highest negative.
     cut = negatives[negatives.size - allowed - 1]
     return float(np.nextafter(cut, 1.0))
+
+
+def _rates(flagged: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    out = {}
+    if (labels == 1).any():
+        out["recall"] = round(float(flagged[labels == 1].mean()), 4)
+    if (labels == 0).any():
+        out["false_positive_rate"] = round(float(flagged[labels == 0].mean()), 4)
+    return out
 
 
 def fit_linear(
@@ -195,11 +202,12 @@ def fit_linear(
     x = tfidf_rows(counts, idf_full)[:, active]
 
     oof = np.zeros(len(y))
-    folds = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
-    for train_idx, test_idx in folds.split(np.zeros(len(y)), y):
+    groups = [ex.group if ex.group is not None else f"#{i}" for i, ex in enumerate(examples)]
+    folds = StratifiedGroupKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
+    for train_idx, test_idx in folds.split(np.zeros(len(y)), y, groups):
         clf = _classifier(config).fit(x[train_idx], y[train_idx], sample_weight=w[train_idx])
         oof[test_idx] = clf.decision_function(x[test_idx])
-    platt_a, platt_b = _platt(oof, y, config.seed)
+    platt_a, platt_b = _platt(oof, y, w, config.seed)
     oof_proba = 1.0 / (1.0 + np.exp(platt_a * oof + platt_b))
     if config.max_negative_rate is not None:
         in_rate = np.asarray([config.rate_source in (None, ex.source) or ex.label == 1 for ex in examples])
@@ -221,17 +229,18 @@ def fit_linear(
         platt_b=platt_b,
         threshold=threshold,
     )
-    flagged = oof_proba >= threshold
-    tp = int((flagged & (y == 1)).sum())
-    fp = int((flagged & (y == 0)).sum())
+    sources = np.asarray([ex.source for ex in examples])
+    out_of_fold = _rates(oof_proba >= threshold, y)
+    for source in sorted(set(sources)):
+        mine = sources == source
+        out_of_fold.update(
+            {f"{source}:{k}": v for k, v in _rates(oof_proba[mine] >= threshold, y[mine]).items()}
+        )
     report = TrainReport(
         n_examples=len(y),
         n_positive=n_pos,
         per_source=summarize(examples),
-        out_of_fold={
-            "recall": round(tp / max(n_pos, 1), 4),
-            "false_positive_rate": round(fp / max(len(y) - n_pos, 1), 4),
-        },
+        out_of_fold=out_of_fold,
         threshold=threshold,
     )
     return params, report
@@ -279,7 +288,8 @@ def fixture_examples(rows: Iterable[Mapping[str, Any]], source: str = "fixtures"
     for row in rows:
         title = row.get("title") if row.get("kind") == "listing" else None
         label = 1 if row["label"] == "scam" else 0
-        out.append(Example(model_text(str(row["text"]), title), label, source, 1.0, row.get("lang")))
+        group = str(row.get("conversation_id") or row.get("id") or "") or None
+        out.append(Example(model_text(str(row["text"]), title), label, source, 1.0, row.get("lang"), group))
     return out
 
 
@@ -312,10 +322,11 @@ def public_url_examples(dataset: str, rows: Iterable[Mapping[str, Any]]) -> list
         if not is_training_part(url_split_key(host)):
             continue
         seen.add(host)
-        out.append(Example(host, label, dataset))
+        group = url_split_key(host)
+        out.append(Example(host, label, dataset, group=group))
         if label == 0 and stable_fraction("sub:" + host) < 0.3:
             sub = COMMON_SUBDOMAINS[int(stable_fraction("which:" + host) * len(COMMON_SUBDOMAINS))]
-            out.append(Example(f"{sub}.{host}", 0, dataset + "+subdomain"))
+            out.append(Example(f"{sub}.{host}", 0, dataset + "+subdomain", group=group))
     return out
 
 
@@ -343,7 +354,7 @@ def fixture_url_examples(rows: Iterable[Mapping[str, Any]]) -> list[Example]:
             if "." in host and "@" not in match.group(0):
                 sides.setdefault(host, set()).add(label)
     return [
-        Example(host, next(iter(labels)), "fixtures")
+        Example(host, next(iter(labels)), "fixtures", group=url_split_key(host))
         for host, labels in sorted(sides.items())
         if len(labels) == 1
     ]

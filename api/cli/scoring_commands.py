@@ -118,8 +118,9 @@ def train(corpus_dir: Path, public_data: Path, no_public: bool, output_dir: Path
             text_examples += training.public_text_examples(dataset, read_jsonl(text_file))
     if fixture_rows:
         text_examples = training.balance_sources(text_examples, anchor="fixtures", max_share=0.5)
-    text_params, text_report = training.fit_linear("text", text_examples, training.TrainConfig())
-    text_meta = _metadata(text_report, inputs, public_dir is not None, training.TrainConfig())
+    text_config = training.TrainConfig(c=16.0)
+    text_params, text_report = training.fit_linear("text", text_examples, text_config)
+    text_meta = _metadata(text_report, inputs, public_dir is not None, text_config)
     written = write_artifact(text_params, out_dir / f"{TextModel.artifact_name}.skops", text_meta)
     click.echo(f"text model {written['version']}: {json.dumps(text_report.to_dict()['out_of_fold'])}")
 
@@ -138,7 +139,7 @@ def train(corpus_dir: Path, public_data: Path, no_public: bool, output_dir: Path
         url_examples += training.public_url_examples(dataset, rows)
     url_examples = training.drop_platform_hosted(url_examples, legit)
     url_config = training.TrainConfig(
-        n_bits=20, c=2.0, max_negative_rate=0.004, rate_source="top_domains_even_rank"
+        n_bits=20, c=16.0, max_negative_rate=0.002, rate_source="top_domains_even_rank"
     )
     try:
         url_params, url_report = training.fit_linear("url", url_examples, url_config)

@@ -90,6 +90,15 @@ def test_predict_one_equals_predict_many(trained: tuple[Path, dict[str, object]]
     assert model.predict_one(text) == pytest.approx(many[1], abs=1e-9)
 
 
+def test_fast_path_equals_the_training_matrix_path(trained: tuple[Path, dict[str, object]]) -> None:
+    model = TextModel.load(str(trained[0]))
+    texts = ["paypal entre amis paypal", "bonjour samedi", "", "lien lien lien de paiement securise"]
+    matrix_margins = model.margins(texts)
+    for text, expected in zip(texts, matrix_margins, strict=True):
+        assert model.margin_one(text) == pytest.approx(float(expected), abs=1e-9)
+        assert model.margin_one(text) == pytest.approx(float(expected), abs=1e-9)  # memoised columns
+
+
 def test_predict_many_of_nothing_is_empty(trained: tuple[Path, dict[str, object]]) -> None:
     assert TextModel.load(str(trained[0])).predict_many([]) == []
 
