@@ -43,7 +43,16 @@ train: install ## Retrain the shipped model artifact from fixtures (+ public dev
 bench: install ## Speed: scorer latency/throughput vs baseline, API submit latency and pipeline throughput
 	@bash scripts/bench.sh
 
+load: install ## Sustained load on a real stack (SQLite, PostgreSQL when reachable): rate, API and verdict p50/p99
+	@bash scripts/load.sh $(ARGS)
+
+chaos: install ## Faults under load (worker SIGKILL, Redis restart, DB outage, webhook outage): nothing lost or doubled
+	@bash scripts/chaos.sh $(ARGS)
+
+fuzz: install ## Hostile input in full: API schema fuzzing, scoring properties and fuzzing, malformed bodies, auth
+	VIGIE_FUZZ=full $(BIN)/pytest tests/hostile -q $(ARGS)
+
 clean: ## Remove local state (var/) and caches, keep .venv
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test lint fmt eval train bench clean
+.PHONY: help install run test lint fmt eval train bench load chaos fuzz clean

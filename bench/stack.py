@@ -57,6 +57,8 @@ class Stack:
     web_threads: int = 1
     rq_workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
+    # PostgreSQL application_name of the stack's connections (chaos terminates exactly those).
+    application_name: str = ""
     api_port: int = 0
     redis_port: int = 0
     database_url: str = ""
@@ -199,11 +201,15 @@ class Stack:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{self._pg_schema}"'))
         admin.dispose()
-        return (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={self._pg_schema}"})
-            .render_as_string(hide_password=False)
-        )
+        query = {"options": f"-csearch_path={self._pg_schema}"}
+        if self.application_name:
+            query["application_name"] = self.application_name
+        return make_url(base).update_query_dict(query).render_as_string(hide_password=False)
+
+    @property
+    def base_database_url(self) -> str:
+        """The PostgreSQL server URL without the stack's schema (for administration)."""
+        return self._pg_base
 
     def _run(self, argv: list[str]) -> str:
         return subprocess.run(
