@@ -118,7 +118,7 @@ def train(corpus_dir: Path, public_data: Path, no_public: bool, output_dir: Path
             text_examples += training.public_text_examples(dataset, read_jsonl(text_file))
     if fixture_rows:
         text_examples = training.balance_sources(text_examples, anchor="fixtures", max_share=0.5)
-    text_config = training.TrainConfig(c=16.0)
+    text_config = training.TrainConfig()
     text_params, text_report = training.fit_linear("text", text_examples, text_config)
     text_meta = _metadata(text_report, inputs, public_dir is not None, text_config)
     written = write_artifact(text_params, out_dir / f"{TextModel.artifact_name}.skops", text_meta)
