@@ -159,30 +159,25 @@ class Listing:
 
 
 def lookup(session: Session, keys: Iterable[str], now: datetime) -> Listing:
-    """Which of `keys` are blocked (and not allowed) or allowed at `now`: two indexed queries."""
+    """Which of `keys` are blocked (and not allowed) or allowed at `now`: one indexed query."""
     wanted = sorted({k[:300] for k in keys})
     if not wanted:
         return Listing({}, frozenset())
-    allowed = frozenset(
-        session.scalars(
-            select(ListedEntity.entity_key).where(
-                ListedEntity.entity_key.in_(wanted), ListedEntity.list_name == ALLOW, _active(now)
-            )
-        )
-    )
     rows = session.execute(
         select(
             ListedEntity.entity_key,
+            ListedEntity.list_name,
             ListedEntity.category,
             ListedEntity.decision_id,
             ListedEntity.expires_at,
         )
-        .where(ListedEntity.entity_key.in_(wanted), ListedEntity.list_name == BLOCK, _active(now))
+        .where(ListedEntity.entity_key.in_(wanted), _active(now))
         .order_by(ListedEntity.created_at, ListedEntity.id)
     ).all()
+    allowed = frozenset(key for key, list_name, *_ in rows if list_name == ALLOW)
     hits: dict[str, BlockHit] = {}
-    for key, category, decision_id, expires_at in rows:
-        if key in allowed:
+    for key, list_name, category, decision_id, expires_at in rows:
+        if list_name != BLOCK or key in allowed:
             continue
         previous = hits.get(key)
         entries = (previous.entries if previous else 0) + 1

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 bash scripts/ensure_redis.sh
 mkdir -p var/bench
-for bench in bench/bench_scoring.py bench/bench_worker.py bench/bench_api.py; do
+for bench in bench/bench_scoring.py bench/bench_worker.py bench/bench_api.py bench/bench_signals.py; do
   if [ -f "$bench" ]; then
     echo "== $bench"
     "$PY" "$bench"

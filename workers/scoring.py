@@ -7,6 +7,7 @@ Recording is idempotent per revision, so running this twice (retries, races) is 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -162,9 +163,10 @@ def _score_in_context(
         waves[wave].append(index)
     results: list[ScoreResult | None] = [None] * len(items)
     in_batch: dict[str, list[PriorMessage]] = {}
+    all_contexts = signals.collect(session_factory, items)
     for wave_indices in waves:
         wave_items = [items[i] for i in wave_indices]
-        contexts = signals.collect(session_factory, wave_items, in_batch)
+        contexts = [_with_earlier(all_contexts[i], items[i], in_batch) for i in wave_indices]
         if any(_has_signals(c) for c in contexts):
             scored = scorer.score_many(wave_items, contexts)
         else:
@@ -178,6 +180,15 @@ def _score_in_context(
                 prior = prior_message(sender, stored, result.verdict)
                 in_batch.setdefault(item.conversation_id, []).append(prior)
     return [r for r in results if r is not None]
+
+
+def _with_earlier(
+    context: ScoreContext, item: ScoreInput, in_batch: dict[str, list[PriorMessage]]
+) -> ScoreContext:
+    earlier = in_batch.get(item.conversation_id or "") if item.kind is Kind.MESSAGE else None
+    if not earlier:
+        return context
+    return dataclasses.replace(context, history=context.history + tuple(earlier))
 
 
 def _has_signals(context: ScoreContext | None) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,8 +39,8 @@ from scoring.signal_reasons import (
     sender_reasons,
 )
 from scoring.types import Category, Kind, PriorMessage, Reason, ScoreContext, ScoreInput
-from workers.entity_index import Reader, queue_entity, queue_sender_activity
-from workers.templates import TemplateMatch, TemplateMessage, TemplateStore
+from workers.entity_index import Touch, entity_touches, queue_touches, sender_touches
+from workers.templates import TemplateMessage, TemplateStore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class _Prepared:
     campaign: CampaignObservation | None = None
     entity_counts: dict[str, int] = field(default_factory=dict)
     sender: SenderObservation | None = None
+    opener: bool = True  # no earlier message of its conversation in the batch
 
 
 class Signals:
@@ -97,25 +98,25 @@ class Signals:
         return self._redis
 
     def collect(
-        self,
-        session_factory: sessionmaker[Session],
-        items: Sequence[ScoreInput],
-        pending_history: Mapping[str, Sequence[PriorMessage]] | None = None,
+        self, session_factory: sessionmaker[Session], items: Sequence[ScoreInput]
     ) -> list[ScoreContext]:
         """One ScoreContext per item (empty contexts when signals are disabled).
 
-        `pending_history` (conversation id -> messages) is appended to what the database knows: the
-        results of earlier messages of the same batch, not recorded yet.
+        Items are taken in batch order: a message preceded in the batch by another message of its
+        conversation is not a conversation opener (the caller adds that earlier message's result to
+        its history once scored, see `workers.scoring`).
         """
         if not self.settings.signals_enabled or not items:
             return [ScoreContext() for _ in items]
         now = self.clock()
         prepared = [_Prepared(item, indexable_entities(item)) for item in items]
-        self._read_database(session_factory, prepared, now)
+        seen: set[str] = set()
         for p in prepared:
             conversation = p.item.conversation_id
-            if pending_history and conversation and p.item.kind is Kind.MESSAGE:
-                p.history = p.history + tuple(pending_history.get(conversation, ()))
+            if conversation and p.item.kind is Kind.MESSAGE:
+                p.opener = conversation not in seen
+                seen.add(conversation)
+        self._read_database(session_factory, prepared, now)
         try:
             self._read_redis(prepared, now)
         except (RedisError, OSError) as exc:
@@ -135,10 +136,16 @@ class Signals:
     ) -> None:
         keys = {e.key for p in prepared for e in p.entities}
         keys |= {account_key(p.item.sender.id) for p in prepared if p.item.sender and p.item.sender.id}
-        message_ids = [p.item.id for p in prepared if p.item.kind is Kind.MESSAGE and p.item.conversation_id]
+        conversations = {
+            p.item.id: p.item.conversation_id
+            for p in prepared
+            if p.item.kind is Kind.MESSAGE and p.item.conversation_id
+        }
         with session_factory() as session:
             listing = lookup(session, keys, datetime.fromtimestamp(now, UTC))
-            histories = conversation_histories(session, message_ids, self.settings.conversation_history_limit)
+            histories = conversation_histories(
+                session, conversations, self.settings.conversation_history_limit
+            )
         for p in prepared:
             p.history = histories.get(p.item.id, ())
             p.blocks = listing.blocks
@@ -149,39 +156,52 @@ class Signals:
         store = TemplateStore(
             self.redis, self.settings.campaign_window_s, self.settings.campaign_min_similarity
         )
-        templated = [(p, m) for p in prepared if (m := self._template_message(p)) is not None]
-        matches: list[TemplateMatch] = store.match([m for _, m in templated])
-        # One pipeline for every write and count of the batch: a single round trip.
+        templated = {id(p): m for p in prepared if (m := self._template_message(p)) is not None}
+        matches = dict(zip(templated, store.match(list(templated.values())), strict=True))
+        # One pipeline, one script call per message: a single round trip for the whole batch.
         pipe = self.redis.pipeline(transaction=False)
         window = self.settings.entity_window_s
-        entity_reads: list[tuple[_Prepared, str, Reader]] = []
-        sender_reads: list[tuple[_Prepared, str, tuple[Reader, Reader, Reader]]] = []
+        pending = []
         for p in prepared:
             sender_id = p.item.sender.id if p.item.sender else None
+            touches: list[Touch] = []
             for entity in p.entities:
-                entity_reads.append((p, entity.key, queue_entity(pipe, entity.key, sender_id, now, window)))
+                touches += entity_touches(entity.key, sender_id, window)
+            activity = -1
             if sender_id and p.item.kind is Kind.MESSAGE:
+                activity = len(touches)
                 conversation = p.item.conversation_id or p.item.recipient_id
-                readers = queue_sender_activity(pipe, sender_id, p.item.id, conversation, now)
-                sender_reads.append((p, sender_id, readers))
-        template_reads = [
-            (p, msg, match, store.queue_record(pipe, msg, match, now))
-            for (p, msg), match in zip(templated, matches, strict=True)
-        ]
+                touches += sender_touches(sender_id, p.item.id, conversation)
+            campaign, examples = -1, -1
+            if id(p) in templated:
+                template_touches = store.queue_record(pipe, templated[id(p)], matches[id(p)])
+                campaign = len(touches)
+                touches += template_touches
+            index = queue_touches(pipe, touches, now) if touches else -1
+            if campaign >= 0:
+                examples = store.queue_examples(pipe, matches[id(p)])
+            pending.append((p, sender_id, index, activity, campaign, examples))
         results = pipe.execute()
-        for p, key, reader in entity_reads:
-            p.entity_counts[key] = reader(results)
-        for p, sender_id, (per_minute, per_hour, conversations) in sender_reads:
-            age = p.item.sender.account_age_days if p.item.sender else None
-            p.sender = SenderObservation(
-                sender_id,
-                per_minute=per_minute(results),
-                per_hour=per_hour(results),
-                conversations_per_hour=conversations(results),
-                account_age_days=age,
-            )
-        for p, msg, match, first in template_reads:
-            p.campaign = store.observation(msg, match, first, results)
+        for p, sender_id, index, activity, campaign, examples in pending:
+            if index < 0:
+                continue
+            counts = [int(c) for c in results[index]]
+            # Entity touches come in runs of 1 (no sender) or 2; the first of each run is the count.
+            position = 0
+            for entity in p.entities:
+                p.entity_counts[entity.key] = counts[position]
+                position += 2 if sender_id else 1
+            if activity >= 0 and sender_id:
+                p.sender = SenderObservation(
+                    sender_id,
+                    per_minute=counts[activity],
+                    per_hour=counts[activity + 1],
+                    conversations_per_hour=counts[activity + 2],
+                    account_age_days=p.item.sender.account_age_days if p.item.sender else None,
+                )
+            if campaign >= 0:
+                msg = templated[id(p)]
+                p.campaign = store.observation(msg, matches[id(p)], counts[campaign:], results[examples])
 
     def _template_message(self, p: _Prepared) -> TemplateMessage | None:
         item = p.item
@@ -189,7 +209,7 @@ class Signals:
             return None
         # Only a conversation's first message is a campaign opener: replies to buyers legitimately
         # repeat themselves ("toujours disponible, remise en main propre uniquement").
-        if p.history:
+        if p.history or not p.opener:
             return None
         signature = template_signature(item.text, self.settings.campaign_min_tokens)
         if signature is None:

@@ -22,7 +22,7 @@ from redis.client import Pipeline
 
 from scoring.minhash import TemplateSignature, band_keys, similarity
 from scoring.signal_reasons import CampaignObservation
-from workers.entity_index import MAX_MEMBERS, PREFIX
+from workers.entity_index import PREFIX, Touch, digest
 
 EXAMPLES_KEPT = 5
 # A band key shared by many unrelated templates is noise: look at a bounded number of candidates.
@@ -75,14 +75,11 @@ class TemplateStore:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for msg in messages:
-            for key in band_keys(msg.signature):
-                pipe.get(_band(key))
-        band_hits = pipe.execute()
-        per_msg = len(band_keys(messages[0].signature))
-        candidates: list[list[str]] = []
-        for i in range(len(messages)):
-            ids = [_text(v) for v in band_hits[i * per_msg : (i + 1) * per_msg] if v is not None]
-            candidates.append(list(dict.fromkeys(ids))[:MAX_CANDIDATES])
+            pipe.mget([_band(key) for key in band_keys(msg.signature)])
+        candidates: list[list[str]] = [
+            list(dict.fromkeys(_text(v) for v in hits if v is not None))[:MAX_CANDIDATES]
+            for hits in pipe.execute()
+        ]
         wanted = sorted({c for cs in candidates for c in cs})
         known: dict[str, TemplateSignature] = {}
         if wanted:
@@ -110,9 +107,9 @@ class TemplateStore:
                 matches.append(TemplateMatch(template_id, 1.0, True))
         return matches
 
-    def queue_record(self, pipe: Pipeline, msg: TemplateMessage, match: TemplateMatch, now: float) -> int:
-        """Queue the writes for `msg` under its template, then the reads `observation` needs; returns
-        the pipeline index of those reads."""
+    def queue_record(self, pipe: Pipeline, msg: TemplateMessage, match: TemplateMatch) -> list[Touch]:
+        """Queue the signature writes of `msg` under its template; returns the touches to run with the
+        message's others (counts: distinct recipients, distinct senders, then examples)."""
         ttl = max(1, int(self.window_s))
         tid = match.template_id
         if match.is_new:
@@ -121,33 +118,32 @@ class TemplateStore:
                 pipe.set(_band(key), tid, ex=ttl, nx=True)
         else:
             pipe.expire(_sig(tid), ttl)
-        for what, member in (("rcpt", msg.recipient), ("snd", msg.sender_id), ("ex", msg.submission_id)):
-            if not member:
-                continue
-            key = _set(tid, what)
-            pipe.zadd(key, {member: now})
-            pipe.zremrangebyscore(key, "-inf", now - self.window_s)
-            keep = EXAMPLES_KEPT if what == "ex" else MAX_MEMBERS
-            pipe.zremrangebyrank(key, 0, -(keep + 1))
-            pipe.expire(key, ttl)
-        first = len(pipe)
-        pipe.zcard(_set(tid, "rcpt"))
-        pipe.zcard(_set(tid, "snd"))
-        pipe.zrevrange(_set(tid, "ex"), 0, EXAMPLES_KEPT - 1)
-        return first
+        sender = digest(msg.sender_id) if msg.sender_id else None
+        touches = [
+            Touch(_set(tid, "rcpt"), digest(msg.recipient), self.window_s),
+            Touch(_set(tid, "snd"), sender, self.window_s),
+            Touch(_set(tid, "ex"), msg.submission_id, self.window_s, cap=EXAMPLES_KEPT),
+        ]
+        return touches
+
+    def queue_examples(self, pipe: Pipeline, match: TemplateMatch) -> int:
+        """Queue the read of the template's latest example ids (after the touches); returns its index."""
+        index = len(pipe)
+        pipe.zrevrange(_set(match.template_id, "ex"), 0, EXAMPLES_KEPT - 1)
+        return index
 
     @staticmethod
     def observation(
-        msg: TemplateMessage, match: TemplateMatch, first: int, results: Sequence[Any]
+        msg: TemplateMessage, match: TemplateMatch, counts: Sequence[int], examples: Sequence[Any]
     ) -> CampaignObservation:
-        """The campaign observation of `msg` from the executed pipeline's `results`."""
-        examples = tuple(_text(e) for e in results[first + 2] if _text(e) != msg.submission_id)
+        """The campaign observation of `msg` from its touch counts (recipients, senders) and the
+        example ids read back."""
         return CampaignObservation(
             template_id=match.template_id,
-            recipients=int(results[first]),
-            senders=int(results[first + 1]),
+            recipients=int(counts[0]),
+            senders=int(counts[1]),
             similarity=match.similarity,
-            examples=examples,
+            examples=tuple(_text(e) for e in examples if _text(e) != msg.submission_id),
         )
 
 

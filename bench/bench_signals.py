@@ -1,0 +1,281 @@
+"""Cost of the signals (campaigns, entities, senders, conversations) on the scoring pipeline.
+
+    .venv/bin/python bench/bench_signals.py [--messages 600] [--batch 50] [--plot var/bench/signals.png]
+
+On a private redis-server and a temporary SQLite database, the same traffic is scored twice, without
+and with signals, through the two real paths:
+
+- `worker`: a SimpleWorker draining `score_submissions` jobs of `--batch` revisions (the deployed path);
+- `single`: `score_and_record` one revision at a time (what the API's sync mode does), with latency
+  percentiles.
+
+The traffic is written for this benchmark: a campaign opener sent with variations to many sellers,
+three-message scam scripts, and honest conversations with phone numbers and links, from ~60 senders.
+It prints a table (submissions/s, ratio with/without), the per-batch breakdown of `Signals.collect`,
+and the verdict shift the signals caused; the target is that signals keep at least TARGET_RATIO of
+the throughput and the worker path above TARGET_WORKER_PER_S.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from rq import SimpleWorker
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_worker import start_redis
+
+from moderation.db import make_engine, make_session_factory, migrate
+from moderation.models import Assessment
+from moderation.settings import Settings
+from moderation.submissions import SubmissionContent, submit
+from scoring.types import Kind
+from workers.context import build_context, load_scorer, set_context
+from workers.queues import enqueue_score_batch, make_redis
+from workers.scoring import score_and_record
+from workers.signals import Signals
+from workers.worker import make_worker
+
+TARGET_RATIO = 0.75
+TARGET_WORKER_PER_S = 100.0
+
+CAMPAIGN = (
+    "Bonjour {name}, votre {item} m'intéresse beaucoup, je suis à l'étranger pour le travail mais mon "
+    "transporteur peut passer le récupérer. Je vous règle {price} euros par virement, écrivez-moi."
+)
+SCRIPT = [
+    "Bonjour, votre {item} est-il toujours disponible ? Je suis très intéressé.",
+    "Je préfère qu'on échange par mail, donnez-moi votre adresse e-mail s'il vous plaît.",
+    "Normalement un code va vous arriver par SMS, il faut me le communiquer pour le paiement.",
+]
+HONEST = [
+    "Bonjour, le {item} est-il toujours disponible ? Je peux passer samedi vers 10h.",
+    "Oui il est dispo, je suis à Lyon 3e, appelez-moi au 06 {a:02d} {b:02d} {c:02d} {d:02d} si besoin.",
+    "Parfait, je paierai en espèces sur place. Vous pouvez voir les photos sur leboncoin.fr.",
+    "Merci, j'arrive dans 10 minutes, je suis devant l'immeuble.",
+]
+NAMES = ["Marie", "Paul", "Sophie", "Luc", "Emma", "Hugo", "Léa", "Tom", "Chloé", "Noah"]
+ITEMS = ["canapé", "vélo", "frigo", "bureau", "lit", "iPhone 12", "poussette", "table basse"]
+
+
+def traffic(n: int, seed: int = 7) -> list[SubmissionContent]:
+    """~n messages in submission order: 1/3 campaign openers, scam scripts, honest conversations."""
+    rng = random.Random(seed)
+    out: list[SubmissionContent] = []
+    conv = 0
+    while len(out) < n:
+        conv += 1
+        roll = rng.random()
+        item = rng.choice(ITEMS)
+        if roll < 0.33:
+            texts = [CAMPAIGN.format(name=rng.choice(NAMES), item=item, price=rng.randint(20, 400))]
+            sender, age = f"campaign-{rng.randint(1, 3)}", 1.0
+        elif roll < 0.5:
+            texts = [t.format(item=item) for t in SCRIPT]
+            sender, age = f"scammer-{rng.randint(1, 10)}", 2.0
+        else:
+            digits = {k: rng.randint(0, 99) for k in "abcd"}
+            texts = [t.format(item=item, **digits) for t in HONEST]
+            sender, age = f"user-{rng.randint(1, 50)}", 400.0
+        for text in texts:
+            out.append(
+                SubmissionContent(
+                    kind=Kind.MESSAGE,
+                    external_id=f"m{len(out)}",
+                    text=text,
+                    conversation_id=f"c{conv}",
+                    sender={"id": sender, "account_age_days": age},
+                    recipient={"id": f"r{conv}"},
+                    lang="fr",
+                )
+            )
+    return out[:n]
+
+
+def store(settings: Settings, contents: list[SubmissionContent]) -> list[tuple[str, int]]:
+    engine = make_engine(settings)
+    items = []
+    with make_session_factory(engine)() as session:
+        for content in contents:
+            outcome = submit(session, content, actor="bench")
+            items.append((outcome.submission_id, outcome.revision))
+        session.commit()
+    engine.dispose()
+    return items
+
+
+def fresh_settings(workdir: Path, name: str, redis_url: str, enabled: bool) -> Settings:
+    url = f"sqlite:///{workdir / (name + '.sqlite3')}"
+    migrate(url)
+    return Settings(
+        data_dir=workdir, database_url=url, redis_url=redis_url, log_level="WARNING", signals_enabled=enabled
+    )
+
+
+def run_worker_path(
+    settings: Settings, contents: list[SubmissionContent], batch: int, scorer: object
+) -> dict:
+    ctx = build_context(settings, scorer)  # type: ignore[arg-type]
+    ctx.redis.flushdb()
+    items = store(settings, contents)
+    for start in range(0, len(items), batch):
+        enqueue_score_batch(ctx.score_queue, items[start : start + batch])
+    set_context(ctx)
+    worker = make_worker(ctx, SimpleWorker)
+    started = time.perf_counter()
+    worker.work(burst=True, logging_level="WARNING")
+    elapsed = time.perf_counter() - started
+    with ctx.session_factory() as session:
+        verdicts = Counter(session.scalars(select(Assessment.verdict)))
+        campaign = sum("campaign" in cats for cats in session.scalars(select(Assessment.categories)))
+    set_context(None)
+    ctx.engine.dispose()
+    ctx.redis.close()
+    if sum(verdicts.values()) != len(items):
+        sys.exit(f"worker path: {sum(verdicts.values())} assessments for {len(items)} messages")
+    return {"per_s": len(items) / elapsed, "verdicts": dict(verdicts), "campaign": campaign}
+
+
+def run_single_path(settings: Settings, contents: list[SubmissionContent], scorer: object) -> dict:
+    redis = make_redis(settings.redis_url)
+    redis.flushdb()
+    items = store(settings, contents)
+    engine = make_engine(settings)
+    factory = make_session_factory(engine)
+    signals = Signals(settings, redis) if settings.signals_enabled else None
+    latencies = []
+    started = time.perf_counter()
+    for sid, rev in items:
+        t0 = time.perf_counter()
+        score_and_record(factory, scorer, sid, rev, emit_webhook=False, signals=signals)  # type: ignore[arg-type]
+        latencies.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    redis.close()
+    latencies.sort()
+    return {
+        "per_s": len(items) / elapsed,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
+    }
+
+
+def collect_breakdown(settings: Settings, contents: list[SubmissionContent], batch: int) -> dict:
+    """Time the parts of `Signals.collect` on one batch-sized slice (µs per message)."""
+    from moderation.models import SubmissionRevision
+    from moderation.submissions import to_score_input
+    from scoring.entity_keys import indexable_entities
+    from scoring.minhash import template_signature
+
+    redis = make_redis(settings.redis_url)
+    redis.flushdb()
+    items = store(settings, contents[:batch])
+    engine = make_engine(settings)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        rows = session.scalars(select(SubmissionRevision)).all()
+        inputs = [to_score_input(r) for r in rows][: len(items)]
+    signals = Signals(settings, redis)
+    t0 = time.perf_counter()
+    for item in inputs:
+        indexable_entities(item)
+    t1 = time.perf_counter()
+    for item in inputs:
+        template_signature(item.text)
+    t2 = time.perf_counter()
+    signals.collect(factory, inputs)
+    t3 = time.perf_counter()
+    engine.dispose()
+    redis.close()
+    n = len(inputs)
+    return {
+        "entities_us": (t1 - t0) / n * 1e6,
+        "signature_us": (t2 - t1) / n * 1e6,
+        "collect_us": (t3 - t2) / n * 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--single", type=int, default=200, help="messages for the one-at-a-time path")
+    parser.add_argument("--plot", type=Path, default=Path("var/bench/signals.png"))
+    args = parser.parse_args()
+    scorer = load_scorer(Settings())
+    contents = traffic(args.messages)
+    results: dict[str, dict[bool, dict]] = {"worker": {}, "single": {}}
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-signals-") as tmp:
+        workdir = Path(tmp)
+        proc, redis_url = start_redis(workdir)
+        try:
+            for enabled in (False, True):
+                tag = "on" if enabled else "off"
+                settings = fresh_settings(workdir, f"worker-{tag}", redis_url, enabled)
+                results["worker"][enabled] = run_worker_path(settings, contents, args.batch, scorer)
+                settings = fresh_settings(workdir, f"single-{tag}", redis_url, enabled)
+                results["single"][enabled] = run_single_path(settings, contents[: args.single], scorer)
+            breakdown = collect_breakdown(
+                dataclasses.replace(fresh_settings(workdir, "breakdown", redis_url, True)),
+                contents,
+                args.batch,
+            )
+        finally:
+            proc.terminate()
+            proc.wait()
+
+    print(f"signals cost, {args.messages} messages (worker: {args.batch}/job), SQLite, one process")
+    print(f"{'path':<36}{'off /s':>10}{'on /s':>10}{'ratio':>8}")
+    ratios = {}
+    for path, label in (
+        ("worker", f"SimpleWorker, {args.batch}/job"),
+        ("single", "one at a time (sync mode)"),
+    ):
+        off, on = results[path][False]["per_s"], results[path][True]["per_s"]
+        ratios[path] = on / off
+        print(f"{label:<36}{off:>10.1f}{on:>10.1f}{on / off:>8.2f}")
+    s_off, s_on = results["single"][False], results["single"][True]
+    print(f"single-message latency p50/p99 ms: off {s_off['p50_ms']:.2f}/{s_off['p99_ms']:.2f}, "
+          f"on {s_on['p50_ms']:.2f}/{s_on['p99_ms']:.2f}")  # fmt: skip
+    print(
+        f"Signals.collect on a batch of {args.batch}: {breakdown['collect_us']:.0f} µs/message "
+        f"(of which entity extraction ~{breakdown['entities_us']:.0f}, template signature "
+        f"~{breakdown['signature_us']:.0f})"
+    )
+    w_off, w_on = results["worker"][False], results["worker"][True]
+    print(f"verdicts off: {w_off['verdicts']}")
+    print(f"verdicts on:  {w_on['verdicts']}  (campaign category on {w_on['campaign']} messages)")
+    met = ratios["worker"] >= TARGET_RATIO and w_on["per_s"] >= TARGET_WORKER_PER_S
+    print(
+        f"\ntarget (worker path keeps >= {TARGET_RATIO:.0%} and >= {TARGET_WORKER_PER_S:.0f}/s): "
+        f"{'met' if met else 'MISSED'}"
+    )
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        fig, ax = plt.subplots(figsize=(6, 3))
+        labels = ["worker off", "worker on", "single off", "single on"]
+        values = [w_off["per_s"], w_on["per_s"], s_off["per_s"], s_on["per_s"]]
+        ax.barh(labels, values, color=["#999", "#36c", "#999", "#36c"])
+        ax.set_xlabel("messages scored per second")
+        fig.tight_layout()
+        fig.savefig(args.plot)
+        print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
