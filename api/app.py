@@ -13,13 +13,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from redis import Redis
 
 from api import auth, instrumentation, problems
 from api.instrumentation import ApiMetrics
 from api.ratelimit import RateLimiter, add_rate_headers
 from api.services import EXTENSION_KEY, ScorerProvider, Services, close_request_session, default_scorer_loader
 from moderation.db import make_engine, make_session_factory
+from moderation.redaction import install_log_redaction
 from moderation.settings import Settings
+
+FAST_REDIS_TIMEOUT_S = 0.5
 
 if TYPE_CHECKING:
     from scoring.engine import Scorer
@@ -37,6 +41,7 @@ def create_app(
 
     if settings is None:
         settings = Settings.from_env(os.environ)
+    install_log_redaction()  # phones, e-mails, IBANs, cards and keys never reach the logs
     app = Flask(__name__, static_folder=None)
     # Werkzeug refuses larger bodies with 413 before the view reads them.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -44,16 +49,22 @@ def create_app(
 
     engine = make_engine(settings)
     redis = make_redis(settings.redis_url)
+    # Optional Redis uses on the request path (rate limit, readiness) get sub-second timeouts: a
+    # hung Redis must not stall every request for the main client's 10 s socket timeout.
+    fast_redis = Redis.from_url(
+        settings.redis_url, socket_connect_timeout=FAST_REDIS_TIMEOUT_S, socket_timeout=FAST_REDIS_TIMEOUT_S
+    )
     metrics = ApiMetrics()
     svc = Services(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
         redis=redis,
+        fast_redis=fast_redis,
         queue=score_queue(redis, settings),
         webhook_queue=webhook_queue(redis, settings),
         rate_limiter=RateLimiter(
-            redis, settings.rate_limit_per_minute, on_fail_open=metrics.ratelimit_fail_open.inc
+            fast_redis, settings.rate_limit_per_minute, on_fail_open=metrics.ratelimit_fail_open.inc
         ),
         metrics=metrics,
         scorer=ScorerProvider(scorer_loader or default_scorer_loader(settings)),

@@ -42,7 +42,7 @@ def readyz() -> Response:
         log.warning("readiness: database check failed (%s)", type(exc).__name__)
         checks["database"] = "failed"
     try:
-        svc.redis.ping()
+        svc.fast_redis.ping()
         checks["redis"] = "ok"
     except (RedisError, OSError) as exc:
         log.warning("readiness: redis check failed (%s)", type(exc).__name__)

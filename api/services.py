@@ -85,6 +85,7 @@ class Services:
     engine: Engine
     session_factory: sessionmaker[Session]
     redis: Redis
+    fast_redis: Redis  # sub-second timeouts: rate limiting and readiness, both optional per request
     queue: Queue
     webhook_queue: Queue
     rate_limiter: RateLimiter
@@ -100,6 +101,7 @@ class Services:
         self.sync_pool.shutdown(wait=True, cancel_futures=True)
         self.engine.dispose()
         self.redis.close()
+        self.fast_redis.close()
 
     def session(self) -> Session:
         """The request's database session (one per request, closed at teardown)."""

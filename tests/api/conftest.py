@@ -4,6 +4,7 @@ client, and keys with chosen scopes created through the domain service."""
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -84,3 +85,15 @@ def message_body(
 def unused_redis_url() -> str:
     """A Redis URL nobody listens on: connections are refused at once (Redis is "down")."""
     return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.fixture
+def hung_redis_url() -> Iterator[str]:
+    """A Redis URL whose server accepts connections and never answers (a hung or blackholed Redis)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # the kernel completes handshakes into the backlog; nobody ever reads
+    try:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        listener.close()

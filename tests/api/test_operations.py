@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask.testing import FlaskClient
 from redis import Redis
 
@@ -98,3 +100,23 @@ def test_metrics_count_requests_and_submissions(client: FlaskClient, submitter: 
         'vigie_http_request_duration_seconds_count{endpoint="submissions.create_listing",method="POST"} 1.0'
         in text
     )
+
+
+def test_a_hung_redis_does_not_stall_requests_on_the_main_clients_timeout(
+    make_app, make_key, hung_redis_url: str
+) -> None:
+    app = make_app(redis_url=hung_redis_url)
+    client = app.test_client()
+    headers = bearer(make_key("read"))
+
+    started = time.monotonic()
+    read = client.get("/v1/messages/0123456789abcdef0123456789abcdef", headers=headers)
+    ready = client.get("/readyz")
+    elapsed = time.monotonic() - started
+
+    assert read.status_code == 404  # the rate limiter failed open
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["redis"] == "failed"
+    # Not a speed target: with the main client (10 s socket timeout) these two requests would take
+    # 20 s; the fast client bounds each Redis call at 0.5 s. The margin absorbs a loaded machine.
+    assert elapsed < 8
