@@ -25,6 +25,9 @@ def parse_json_body() -> Any:
         return json.loads(raw)
     except UnicodeDecodeError:
         raise Problem(400, "malformed-json", "The body is not valid UTF-8.") from None
+    except RecursionError:
+        # The C decoder recurses per nesting level: "[[[[..." within the size limit would be a 500.
+        raise Problem(400, "malformed-json", "The body is nested too deeply.") from None
     except json.JSONDecodeError as exc:
         raise Problem(
             400, "malformed-json", f"The body is not valid JSON (line {exc.lineno}, column {exc.colno})."

@@ -113,7 +113,8 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
     scored = outcome.status == "scored"
     if not scored and sync:
         scored = _score_within_budget(svc, outcome)
-    if not scored and outcome.created:
+    # With batched dispatch the workers' dispatcher claims the committed revision from the database.
+    if not scored and outcome.created and svc.settings.dispatch != "batched":
         # After commit: a job never points at a row a rollback could remove.
         from workers.queues import enqueue_score
 

@@ -34,6 +34,12 @@ def test_malformed_json_is_400(client: FlaskClient, submitter: dict[str, str]) -
     assert "abc" not in problem["detail"]  # the body is never echoed
 
 
+def test_deeply_nested_json_is_400_not_500(client: FlaskClient, submitter: dict[str, str]) -> None:
+    body = "[" * 100_000 + "]" * 100_000  # within the size limit, beyond the decoder's recursion
+    response = client.post("/v1/messages", data=body, content_type="application/json", headers=submitter)
+    assert_problem(response, 400)
+
+
 def test_non_json_body_is_415(client: FlaskClient, submitter: dict[str, str]) -> None:
     response = client.post("/v1/messages", data="text=hello", content_type="text/plain", headers=submitter)
     assert_problem(response, 415)

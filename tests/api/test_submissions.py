@@ -112,3 +112,13 @@ def test_submission_succeeds_when_redis_is_down(make_app, make_key, unused_redis
     metrics = app.extensions["vigie"].metrics
     assert metrics.enqueue_failures._value.get() == 1
     assert metrics.ratelimit_fail_open._value.get() == 1
+
+
+def test_batched_dispatch_leaves_enqueueing_to_the_workers_dispatcher(make_app, make_key) -> None:
+    app = make_app(dispatch="batched")
+    response = app.test_client().post("/v1/messages", json=message_body(), headers=bearer(make_key("submit")))
+
+    assert response.status_code == 202
+    assert response.get_json()["status"] == "queued"
+    # Committed as queued; the dispatcher thread in the workers claims it from the database.
+    assert app.extensions["vigie"].queue.count == 0
