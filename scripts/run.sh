@@ -96,6 +96,20 @@ fi
 KEY=$("$BIN/vigie" keys create --name "demo-$(date +%Y%m%d-%H%M%S)" --scopes submit,read,moderate,admin 2>/dev/null | tail -n 1)
 "$BIN/vigie" demo load --url "$API_URL" --key "$KEY" || echo "demo data could not be loaded (see above)" >&2
 
+# A demo moderator for the console, created once per data dir (its password is kept there, 0600).
+CONSOLE_LOGIN=""
+if "$BIN/vigie" moderators --help >/dev/null 2>&1; then
+  MOD_FILE=$DATA_DIR/demo-moderator.txt
+  if [ ! -s "$MOD_FILE" ]; then
+    MOD_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')
+    if "$BIN/vigie" moderators create --email demo-moderator@vigie.invalid --name "Demo moderator" --senior \
+        --password "$MOD_PASSWORD" >/dev/null 2>&1; then
+      (umask 077; echo "$MOD_PASSWORD" >"$MOD_FILE")
+    fi
+  fi
+  [ -s "$MOD_FILE" ] && CONSOLE_LOGIN="demo-moderator@vigie.invalid / $(cat "$MOD_FILE")"
+fi
+
 cat <<EOT
 
 Vigie is running (data in $DATA_DIR, logs in $LOGS)
@@ -104,6 +118,7 @@ Vigie is running (data in $DATA_DIR, logs in $LOGS)
   OpenAPI  $API_URL/openapi.json
   metrics  $API_URL/metrics
   ready    $API_URL/readyz
+  console  $API_URL/console/${CONSOLE_LOGIN:+  (log in as $CONSOLE_LOGIN)}
 
 Demo API key (scopes submit,read,moderate,admin):
 $KEY
