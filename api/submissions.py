@@ -78,13 +78,6 @@ def _to_content(kind: Kind, body: BaseModel) -> SubmissionContent:
 
 def _create(kind: Kind, model: type[BaseModel]) -> Response:
     svc = services()
-    raw = parse_json_body()
-    try:
-        body = model.model_validate(raw, context={"max_text_chars": svc.settings.max_text_chars})
-    except ValidationError as exc:
-        raise Problem(
-            422, "validation-failed", "The request body is not valid.", errors=field_errors(exc)
-        ) from None
     mode = request.args.get("mode", "async")
     if mode not in {"async", "sync"}:
         raise Problem(
@@ -94,10 +87,18 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
             errors=[FieldError("mode", "must be 'sync' or 'async'")],
         )
     sync = mode == "sync"
+    raw = parse_json_body()
+    try:
+        body = model.model_validate(raw, context={"max_text_chars": svc.settings.max_text_chars})
+    except ValidationError as exc:
+        raise Problem(
+            422, "validation-failed", "The request body is not valid.", errors=field_errors(exc)
+        ) from None
+    content = _to_content(kind, body)
 
     session = svc.session()
     try:
-        outcome = submit(session, _to_content(kind, body), actor())
+        outcome = submit(session, content, actor())
         session.commit()
     except IdempotencyConflict as exc:
         session.rollback()
@@ -111,8 +112,9 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
     svc.metrics.submissions.labels(kind.value, _outcome_label(outcome)).inc()
 
     scored = outcome.status == "scored"
-    if not scored and sync:
-        scored = _score_within_budget(svc, outcome)
+    scored_here = False
+    if not scored and sync and outcome.status == "queued":
+        scored = scored_here = _score_within_budget(svc, outcome)
     # With batched dispatch the workers' dispatcher claims the committed revision from the database.
     if not scored and outcome.created and svc.settings.dispatch != "batched":
         # After commit: a job never points at a row a rollback could remove.
@@ -127,7 +129,7 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
         view = get_submission(session, kind, outcome.submission_id)
         if view is not None:
             payload = view.to_dict()
-            if sync and payload.get("assessment"):
+            if scored_here and payload.get("assessment"):
                 svc.metrics.verdicts.labels(payload["assessment"]["verdict"]).inc()
             response = jsonify(payload)
             response.status_code = 200
@@ -137,9 +139,10 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
         {
             "id": outcome.submission_id,
             "kind": kind.value,
-            "external_id": body.model_dump()["external_id"],
+            "external_id": content.external_id,
             "revision": outcome.revision,
-            "status": "queued",
+            # "queued"; or "failed" when a replay finds a revision the workers gave up on.
+            "status": outcome.status,
         }
     )
     response.status_code = 202

@@ -34,9 +34,11 @@ def test_sync_scam_returns_a_verdict(make_app, make_key, scorer: Any) -> None:
     assert app.extensions["vigie"].queue.count == 0
     # The stored verdict is what GET returns, and a replay answers 200 from the database.
     assert client.get(response.headers["Location"], headers=headers).get_json() == body
-    replay = client.post("/v1/messages", json=message_body(text=SCAM), headers=headers)
-    assert replay.status_code == 200
-    assert replay.get_json()["assessment"] == assessment
+    for url in ("/v1/messages", "/v1/messages?mode=sync"):
+        replay = client.post(url, json=message_body(text=SCAM), headers=headers)
+        assert replay.status_code == 200
+        assert replay.get_json()["assessment"] == assessment
+    # Verdicts are counted once, when scored, not per replay.
     metrics = client.get("/metrics").get_data(as_text=True)
     assert f'vigie_verdicts_total{{verdict="{assessment["verdict"]}"}} 1.0' in metrics
 
