@@ -293,7 +293,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=12)
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--kill-every", type=float, default=8.0)
-    parser.add_argument("--recovery-limit", type=float, default=240.0)
+    parser.add_argument("--recovery-limit", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 

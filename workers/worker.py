@@ -18,6 +18,7 @@ import sys
 from redis import Redis
 from rq import SimpleWorker, Worker, get_current_job
 from rq.serializers import JSONSerializer
+from rq.worker import DequeueStrategy
 
 from moderation.redaction import install_log_redaction
 from moderation.settings import Settings
@@ -96,7 +97,15 @@ def run_worker(
         threads.append(start_dispatcher_thread(ctx.session_factory, ctx.score_queue, settings))
     worker = make_worker(ctx, worker_class)
     try:
-        return bool(worker.work(burst=burst, logging_level=settings.log_level.upper()))
+        # Round robin: a scoring backlog must not starve webhook deliveries (RQ's default always
+        # serves the first queue first).
+        return bool(
+            worker.work(
+                burst=burst,
+                logging_level=settings.log_level.upper(),
+                dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+            )
+        )
     finally:
         worker.connection.close()
         for _thread, stop in threads:
