@@ -2,24 +2,25 @@
 
     .venv/bin/python bench/bench_signals.py [--messages 600] [--batch 50] [--plot var/bench/signals.png]
 
-On a private redis-server and a temporary SQLite database, the same traffic is scored twice, without
-and with signals, through the two real paths:
+On a private redis-server and a temporary SQLite database, the same traffic is scored without and
+with signals, interleaved (best of `--repeat`), through:
 
-- `worker`: a SimpleWorker draining `score_submissions` jobs of `--batch` revisions (the deployed path);
+- `stage`: `score_many` per batch in process, with or without `Signals.collect` (the signals' own cost);
+- `worker`: a SimpleWorker draining `score_submissions` jobs of `--batch` revisions (the deployed path,
+  which also pays for the extra review items and warnings the signals' flags create);
 - `single`: `score_and_record` one revision at a time (what the API's sync mode does), with latency
   percentiles.
 
 The traffic is written for this benchmark: a campaign opener sent with variations to many sellers,
 three-message scam scripts, and honest conversations with phone numbers and links, from ~60 senders.
-It prints a table (submissions/s, ratio with/without), the per-batch breakdown of `Signals.collect`,
-and the verdict shift the signals caused; the target is that signals keep at least TARGET_RATIO of
-the throughput and the worker path above TARGET_WORKER_PER_S.
+It prints a table (messages/s, ratio with/without), the cost of `Signals.collect` and the verdict
+shift; the target is that signals keep at least TARGET_RATIO of the worker path's throughput and that
+path above TARGET_WORKER_PER_S.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import random
 import statistics
 import sys
@@ -170,39 +171,37 @@ def run_single_path(settings: Settings, contents: list[SubmissionContent], score
     }
 
 
-def collect_breakdown(settings: Settings, contents: list[SubmissionContent], batch: int) -> dict:
-    """Time the parts of `Signals.collect` on one batch-sized slice (µs per message)."""
+def run_stage(settings: Settings, contents: list[SubmissionContent], batch: int, scorer: object) -> dict:
+    """The scoring stage alone, in process (no RQ, no assessment writes): `score_many` per batch, with
+    or without `Signals.collect` before it. This isolates what the signals cost from what the extra
+    flags they raise cost downstream (review items, warnings and audit rows are written per flag)."""
     from moderation.models import SubmissionRevision
     from moderation.submissions import to_score_input
-    from scoring.entity_keys import indexable_entities
-    from scoring.minhash import template_signature
 
     redis = make_redis(settings.redis_url)
     redis.flushdb()
-    items = store(settings, contents[:batch])
+    store(settings, contents)
     engine = make_engine(settings)
     factory = make_session_factory(engine)
     with factory() as session:
-        rows = session.scalars(select(SubmissionRevision)).all()
-        inputs = [to_score_input(r) for r in rows][: len(items)]
-    signals = Signals(settings, redis)
-    t0 = time.perf_counter()
-    for item in inputs:
-        indexable_entities(item)
-    t1 = time.perf_counter()
-    for item in inputs:
-        template_signature(item.text)
-    t2 = time.perf_counter()
-    signals.collect(factory, inputs)
-    t3 = time.perf_counter()
+        rows = session.scalars(select(SubmissionRevision).order_by(SubmissionRevision.id)).all()
+        inputs = [to_score_input(r) for r in rows]
+    signals = Signals(settings, redis) if settings.signals_enabled else None
+    collect_s = 0.0
+    started = time.perf_counter()
+    for start in range(0, len(inputs), batch):
+        chunk = inputs[start : start + batch]
+        if signals is not None:
+            t0 = time.perf_counter()
+            contexts = signals.collect(factory, chunk)
+            collect_s += time.perf_counter() - t0
+            scorer.score_many(chunk, contexts)  # type: ignore[attr-defined]
+        else:
+            scorer.score_many(chunk)  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - started
     engine.dispose()
     redis.close()
-    n = len(inputs)
-    return {
-        "entities_us": (t1 - t0) / n * 1e6,
-        "signature_us": (t2 - t1) / n * 1e6,
-        "collect_us": (t3 - t2) / n * 1e6,
-    }
+    return {"per_s": len(inputs) / elapsed, "collect_us": collect_s / len(inputs) * 1e6}
 
 
 def main() -> None:
@@ -210,48 +209,51 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--single", type=int, default=200, help="messages for the one-at-a-time path")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved off/on runs; the best is kept")
     parser.add_argument("--plot", type=Path, default=Path("var/bench/signals.png"))
     args = parser.parse_args()
     scorer = load_scorer(Settings())
     contents = traffic(args.messages)
-    results: dict[str, dict[bool, dict]] = {"worker": {}, "single": {}}
+    paths = {
+        "stage": (f"scoring stage, {args.batch}/call", lambda s: run_stage(s, contents, args.batch, scorer)),
+        "worker": (
+            f"SimpleWorker, {args.batch}/job",
+            lambda s: run_worker_path(s, contents, args.batch, scorer),
+        ),
+        "single": (
+            "one at a time (sync mode)",
+            lambda s: run_single_path(s, contents[: args.single], scorer),
+        ),
+    }
+    results: dict[str, dict[bool, dict]] = {path: {} for path in paths}
     with tempfile.TemporaryDirectory(prefix="vigie-bench-signals-") as tmp:
         workdir = Path(tmp)
         proc, redis_url = start_redis(workdir)
         try:
-            for enabled in (False, True):
-                tag = "on" if enabled else "off"
-                settings = fresh_settings(workdir, f"worker-{tag}", redis_url, enabled)
-                results["worker"][enabled] = run_worker_path(settings, contents, args.batch, scorer)
-                settings = fresh_settings(workdir, f"single-{tag}", redis_url, enabled)
-                results["single"][enabled] = run_single_path(settings, contents[: args.single], scorer)
-            breakdown = collect_breakdown(
-                dataclasses.replace(fresh_settings(workdir, "breakdown", redis_url, True)),
-                contents,
-                args.batch,
-            )
+            # Off and on interleaved, best of `--repeat`: a shared machine's load moves between runs.
+            for rep in range(args.repeat):
+                for enabled in (False, True):
+                    for path, (_, run) in paths.items():
+                        name = f"{path}-{'on' if enabled else 'off'}-{rep}"
+                        outcome = run(fresh_settings(workdir, name, redis_url, enabled))
+                        best = results[path].get(enabled)
+                        if best is None or outcome["per_s"] > best["per_s"]:
+                            results[path][enabled] = outcome
         finally:
             proc.terminate()
             proc.wait()
 
-    print(f"signals cost, {args.messages} messages (worker: {args.batch}/job), SQLite, one process")
+    print(f"signals cost, {args.messages} messages, SQLite, one process, best of {args.repeat}")
     print(f"{'path':<36}{'off /s':>10}{'on /s':>10}{'ratio':>8}")
     ratios = {}
-    for path, label in (
-        ("worker", f"SimpleWorker, {args.batch}/job"),
-        ("single", "one at a time (sync mode)"),
-    ):
+    for path, (label, _) in paths.items():
         off, on = results[path][False]["per_s"], results[path][True]["per_s"]
         ratios[path] = on / off
         print(f"{label:<36}{off:>10.1f}{on:>10.1f}{on / off:>8.2f}")
     s_off, s_on = results["single"][False], results["single"][True]
     print(f"single-message latency p50/p99 ms: off {s_off['p50_ms']:.2f}/{s_off['p99_ms']:.2f}, "
           f"on {s_on['p50_ms']:.2f}/{s_on['p99_ms']:.2f}")  # fmt: skip
-    print(
-        f"Signals.collect on a batch of {args.batch}: {breakdown['collect_us']:.0f} µs/message "
-        f"(of which entity extraction ~{breakdown['entities_us']:.0f}, template signature "
-        f"~{breakdown['signature_us']:.0f})"
-    )
+    print(f"Signals.collect in the scoring stage: {results['stage'][True]['collect_us']:.0f} µs/message")
     w_off, w_on = results["worker"][False], results["worker"][True]
     print(f"verdicts off: {w_off['verdicts']}")
     print(f"verdicts on:  {w_on['verdicts']}  (campaign category on {w_on['campaign']} messages)")
@@ -267,10 +269,10 @@ def main() -> None:
         import matplotlib.pyplot as plt
 
         args.plot.parent.mkdir(parents=True, exist_ok=True)
-        fig, ax = plt.subplots(figsize=(6, 3))
-        labels = ["worker off", "worker on", "single off", "single on"]
-        values = [w_off["per_s"], w_on["per_s"], s_off["per_s"], s_on["per_s"]]
-        ax.barh(labels, values, color=["#999", "#36c", "#999", "#36c"])
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        labels = [f"{path} {state}" for path in paths for state in ("off", "on")]
+        values = [results[path][state]["per_s"] for path in paths for state in (False, True)]
+        ax.barh(labels, values, color=["#999", "#36c"] * len(paths))
         ax.set_xlabel("messages scored per second")
         fig.tight_layout()
         fig.savefig(args.plot)
