@@ -46,7 +46,13 @@ class RecipientIn(_Strict):
 
 class _SubmissionIn(_Strict):
     external_id: Identifier = Field(description="The platform's id; idempotency key per kind.")
-    text: str = Field(min_length=1, description="Message body or listing description.")
+    text: str = Field(
+        min_length=1,
+        description=(
+            "Message body or listing description; at most VIGIE_MAX_TEXT_CHARS characters "
+            f"(default {DEFAULT_MAX_TEXT_CHARS}), else 422 on `text`."
+        ),
+    )
     title: str | None = Field(default=None, max_length=500)
     price: float | None = Field(default=None, ge=0)
     category: str | None = Field(default=None, max_length=100)
