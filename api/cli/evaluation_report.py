@@ -352,7 +352,10 @@ def _plot(all_rows: dict[str, dict[str, list[ev.EvalRow]]], path: Path) -> None:
         ax.set_xlim(0, 1.01)
         ax.set_ylim(0, 1.01)
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower left")
+        else:  # a set with a single class has no curve
+            ax.text(0.5, 0.5, "no curve: one class only", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
