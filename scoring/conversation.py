@@ -13,11 +13,12 @@ Pure: the shell reads the history (categories of earlier assessments) from the d
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scoring.types import Category, PriorMessage, Reason, Verdict
+from scoring.types import Category, Kind, PriorMessage, Reason, ScoreInput, ScoreResult, Verdict
 
 # A reason this weak (model explanations weigh 0) does not make its message a step of a script.
 MIN_STEP_WEIGHT = 0.25
@@ -139,3 +140,34 @@ def match_script(
             },
         )
     return None
+
+
+class ConversationMemory:
+    """Results of the conversations scored in this run, oldest first, for messages whose predecessors
+    are not stored anywhere yet (the rest of a worker batch, a `vigie score` input file).
+
+    Bounded: at most `max_conversations` conversations (least recently used dropped first) and
+    `MAX_HISTORY` messages each.
+    """
+
+    def __init__(self, max_conversations: int = 10_000) -> None:
+        self.max_conversations = max_conversations
+        self._turns: OrderedDict[str, list[PriorMessage]] = OrderedDict()
+
+    def history(self, item: ScoreInput) -> tuple[PriorMessage, ...]:
+        """What this run already scored in the item's conversation (empty for listings)."""
+        if item.kind is not Kind.MESSAGE or not item.conversation_id:
+            return ()
+        return tuple(self._turns.get(item.conversation_id, ()))
+
+    def record(self, item: ScoreInput, result: ScoreResult) -> None:
+        """Remember `result` as the latest message of the item's conversation."""
+        if item.kind is not Kind.MESSAGE or not item.conversation_id:
+            return
+        sender = item.sender.id if item.sender else None
+        turns = self._turns.setdefault(item.conversation_id, [])
+        self._turns.move_to_end(item.conversation_id)
+        turns.append(PriorMessage(sender, step_categories(result.reasons), result.verdict))
+        del turns[:-MAX_HISTORY]
+        while len(self._turns) > self.max_conversations:
+            self._turns.popitem(last=False)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from moderation.assessments import record_assessment
 from moderation.models import SubmissionRevision
 from moderation.submissions import get_revision, to_score_input
-from scoring.conversation import prior_message
+from scoring.conversation import ConversationMemory
 from scoring.types import Kind, PriorMessage, ScoreContext, ScoreInput, ScoreResult
 from workers.signals import Signals
 
@@ -162,33 +162,23 @@ def _score_in_context(
             waves.append([])
         waves[wave].append(index)
     results: list[ScoreResult | None] = [None] * len(items)
-    in_batch: dict[str, list[PriorMessage]] = {}
+    memory = ConversationMemory()
     all_contexts = signals.collect(session_factory, items)
     for wave_indices in waves:
         wave_items = [items[i] for i in wave_indices]
-        contexts = [_with_earlier(all_contexts[i], items[i], in_batch) for i in wave_indices]
+        contexts = [_with_earlier(all_contexts[i], memory.history(items[i])) for i in wave_indices]
         if any(_has_signals(c) for c in contexts):
             scored = scorer.score_many(wave_items, contexts)
         else:
             scored = scorer.score_many(wave_items)
         for i, result in zip(wave_indices, scored, strict=True):
             results[i] = result
-            item = items[i]
-            if item.conversation_id and item.kind is Kind.MESSAGE:
-                sender = item.sender.id if item.sender else None
-                stored = [r.to_dict() for r in result.reasons]
-                prior = prior_message(sender, stored, result.verdict)
-                in_batch.setdefault(item.conversation_id, []).append(prior)
+            memory.record(items[i], result)
     return [r for r in results if r is not None]
 
 
-def _with_earlier(
-    context: ScoreContext, item: ScoreInput, in_batch: dict[str, list[PriorMessage]]
-) -> ScoreContext:
-    earlier = in_batch.get(item.conversation_id or "") if item.kind is Kind.MESSAGE else None
-    if not earlier:
-        return context
-    return dataclasses.replace(context, history=context.history + tuple(earlier))
+def _with_earlier(context: ScoreContext, earlier: tuple[PriorMessage, ...]) -> ScoreContext:
+    return dataclasses.replace(context, history=context.history + earlier) if earlier else context
 
 
 def _has_signals(context: ScoreContext | None) -> bool:

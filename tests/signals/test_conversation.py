@@ -70,3 +70,30 @@ def test_prior_message_from_stored_reasons() -> None:
     assert prior.categories == frozenset({OFF})
     assert prior.verdict is Verdict.WARN
     assert prior_message(None, [], "bogus").verdict is None
+
+
+def test_conversation_memory_feeds_the_next_message() -> None:
+    from scoring.conversation import ConversationMemory
+    from scoring.types import Kind, ScoreInput, ScoreResult, Sender
+
+    memory = ConversationMemory(max_conversations=2)
+
+    def msg(conversation: str, sender: str = "scammer") -> ScoreInput:
+        return ScoreInput(
+            id="m", kind=Kind.MESSAGE, text="t", conversation_id=conversation, sender=Sender(sender)
+        )
+
+    def result(*categories: Category) -> ScoreResult:
+        reasons = tuple(reason(c) for c in categories)
+        return ScoreResult("m", 0.5, Verdict.WARN, categories, reasons, "m", "r")
+
+    memory.record(msg("c1"), result(OFF))
+    history = memory.history(msg("c1"))
+    assert [(p.sender_id, p.categories) for p in history] == [("scammer", frozenset({OFF}))]
+    assert match_script(history, [reason(ATO)], "scammer") is not None
+    assert memory.history(msg("c2")) == ()
+    listing = ScoreInput(id="l", kind=Kind.LISTING, text="t", conversation_id="c1")
+    assert memory.history(listing) == ()
+    memory.record(msg("c2"), result())
+    memory.record(msg("c3"), result())  # bounded: the least recently used conversation goes
+    assert memory.history(msg("c1")) == ()
