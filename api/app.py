@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from flask import Flask
 from redis import Redis
 
-from api import auth, instrumentation, problems
+from api import auth, instrumentation, problems, request_id
 from api.instrumentation import ApiMetrics
 from api.ratelimit import RateLimiter, add_rate_headers
 from api.services import EXTENSION_KEY, ScorerProvider, Services, close_request_session, default_scorer_loader
@@ -71,7 +71,9 @@ def create_app(
     )
     app.extensions[EXTENSION_KEY] = svc
 
-    # Order matters: the timer starts before authentication so refused requests are measured too.
+    # Order matters: the request id and the timer come before authentication, so refused
+    # requests are measured and correlated too.
+    request_id.init_app(app)
     instrumentation.init_app(app, metrics)
     problems.init_app(app)
     auth.init_app(app)

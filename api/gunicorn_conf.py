@@ -11,6 +11,9 @@ from typing import Any
 
 # The app builds its own handles after fork: nothing is shared between workers but files.
 preload_app = False
+# gunicorn's default access format plus the request id; the query string may appear in %(r)s, but
+# the API takes no personal data in queries (bodies are never logged).
+access_log_format = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
 
 
 def post_worker_init(worker: Any) -> None:

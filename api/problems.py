@@ -17,6 +17,8 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from api.request_id import current_request_id
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Problem types are documented URIs; relative references resolve against the API host.
 TYPE_BASE = "/problems/"
@@ -85,6 +87,9 @@ def problem_response(
         "detail": detail or HTTPStatus(status).description,
         "instance": request.path,
     }
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id  # quote it to support; it is also the X-Request-Id header
     if errors:
         body["errors"] = [e.to_dict() for e in errors]
     for name, value in (extensions or {}).items():
@@ -131,7 +136,14 @@ def _handle_unexpected(exc: Exception) -> Response:
     # Operators get the exception type and the frames; not its message, which may quote the
     # submitted text or an e-mail address (logs stay PII-free). The client gets a generic body.
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames)
+    log.error(
+        "unhandled %s on %s %s request_id=%s\n%s",
+        type(exc).__name__,
+        request.method,
+        request.path,
+        current_request_id(),
+        frames,
+    )
     return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
 

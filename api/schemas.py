@@ -133,6 +133,7 @@ class ProblemOut(BaseModel):
     detail: str
     instance: str
     errors: list[FieldErrorOut] | None = None
+    request_id: str | None = None
 
 
 class HealthOut(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -168,3 +169,17 @@ def test_any_json_body_gets_a_defined_answer_never_a_500(
     assert response.status_code in {200, 202, 422}, response.get_data(as_text=True)
     if response.status_code == 422:
         assert all(e["field"] for e in response.get_json()["errors"])
+
+
+def test_every_response_carries_a_request_id_and_problems_quote_it(client: FlaskClient) -> None:
+    fresh = client.get("/healthz")
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh.headers["X-Request-Id"])
+
+    kept = client.get("/healthz", headers={"X-Request-Id": "platform-req.42"})
+    assert kept.headers["X-Request-Id"] == "platform-req.42"
+
+    # An id that is not short and plain is replaced, never echoed.
+    replaced = client.get("/v1/messages/x", headers={"X-Request-Id": "<script>alert(1)</script>"})
+    assert replaced.status_code == 401
+    assert "script" not in replaced.headers["X-Request-Id"]
+    assert replaced.get_json()["request_id"] == replaced.headers["X-Request-Id"]
