@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.cli import main
 from moderation.keys import create_key
 from moderation.settings import Settings
 from tests.api.conftest import message_body
@@ -118,6 +120,30 @@ def test_submit_read_and_metrics_over_http(server: str, session_factory: session
     replayed = re.search(r'vigie_submissions_total\{kind="message",outcome="replayed"\} (\S+)', text)
     assert created is not None and float(created.group(1)) == 6
     assert replayed is not None and float(replayed.group(1)) == 1
+
+
+def test_demo_load_posts_fixture_lines_through_the_api(
+    server: str, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        _, key = create_key(session, "demo", {"submit"})
+        session.commit()
+    demo_dir = settings.data_dir / "demo"
+    demo_dir.mkdir()
+    lines = [
+        {"external_id": "d-1", "kind": "message", "conversation_id": "c", "text": "Bonjour", "label": "ok"},
+        {"external_id": "d-2", "kind": "listing", "text": "Table", "recipient": {"id": "u", "locale": "fr"}},
+    ]
+    (demo_dir / "a.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+
+    runner = CliRunner()
+    args = ["demo", "load", "--url", server, "--key", key, "--dir", str(demo_dir)]
+    first = runner.invoke(main, args)
+    again = runner.invoke(main, args)
+
+    assert first.exit_code == 0, first.output
+    assert "202: 2" in first.output
+    assert "202: 2" in again.output  # replays of unscored submissions: same answer
 
 
 def test_submitted_over_http_then_scored_by_a_worker(
