@@ -31,7 +31,7 @@ import numpy as np
 from scoring.fusion import fuse
 from scoring.policy import decide
 from scoring.rulepack import RulePack, Thresholds
-from scoring.types import Kind, Reason, Verdict
+from scoring.types import Kind, Reason, ScoreInput, Verdict
 
 
 def fold_of(row: Mapping[str, Any], folds: int) -> int:
@@ -98,6 +98,24 @@ class Outcome:
     fpr_fr: float | None
 
 
+def build_samples(
+    scorer: Any, inputs: Sequence[ScoreInput], labels: Sequence[int], probabilities: Sequence[float]
+) -> list[FusionSample]:
+    """FusionSamples from a Scorer WITHOUT text model (rules, links, URL model) and given probabilities."""
+    from scoring.detectors import build_context, denied
+
+    results = scorer.score_many(inputs)
+    samples = []
+    for item, result, label, p in zip(inputs, results, labels, probabilities, strict=True):
+        fields = [("text", item.text)] + ([("title", item.title)] if item.title else [])
+        is_denied = any(
+            denied(build_context(name, item.kind, value, scorer.pack, scorer.matcher, scorer.links))
+            for name, value in fields
+        )
+        samples.append(FusionSample(result.reasons, float(p), item.kind, int(label), item.lang, is_denied))
+    return samples
+
+
 def apply_setting(pack: RulePack, setting: Setting) -> RulePack:
     """`pack` with the setting's fusion parameters and warn thresholds (review/hold kept above warn)."""
     fusion = replace(
@@ -155,16 +173,18 @@ def search(
 
 
 def best(outcomes: Sequence[Outcome], max_fpr: float = 0.01) -> Outcome | None:
-    """The highest-recall outcome with honest FPR <= `max_fpr`; ties go to the lower FPR, then to the
-    setting that trusts the model least (higher model-only bar, lower weight, higher warn threshold)."""
-    ok = [o for o in outcomes if o.fpr <= max_fpr]
+    """The highest-recall outcome whose honest FPR, overall AND on French, is <= `max_fpr` (French
+    recall first: the marketplace is French); ties go to the lower FPR, then to the setting that trusts
+    the model least (higher model-only bar, lower weight, higher warn threshold)."""
+    ok = [o for o in outcomes if max(o.fpr, o.fpr_fr or 0.0) <= max_fpr]
     if not ok:
         return None
 
     def key(o: Outcome) -> tuple[float, ...]:
         s = o.setting
         return (
-            -round(o.recall, 6), round(o.fpr, 6), -s.model_only_min_p, s.model_weight,
+            -round(o.recall_fr or 0.0, 6), -round(o.recall, 6), round(o.fpr, 6), -s.model_only_min_p,
+            s.model_weight,
             -s.model_support_min_rule, -s.warn_message, -s.warn_listing,
         )  # fmt: skip
 

@@ -12,11 +12,15 @@ from scoring.fusion import Fused
 from scoring.rulepack import RulePack
 from scoring.types import Kind, Verdict
 
+_EPSILON = 1e-9
+
 
 def decide(fused: Fused, kind: Kind, pack: RulePack) -> Verdict:
     """The verdict for `fused` under the pack's thresholds for `kind`."""
     t = pack.thresholds[kind]
-    score = fused.score
+    # Noisy-OR arithmetic lands a hair below a weight equal to a threshold (0.45 -> 0.44999...); a
+    # reason weighted exactly at a threshold is meant to reach it.
+    score = fused.score + _EPSILON
     if score >= t.hold:
         verdict = Verdict.HOLD
     elif score >= t.review:

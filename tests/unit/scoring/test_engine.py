@@ -50,7 +50,7 @@ def test_score_many_batches_model_calls_and_matches_score() -> None:
 
 
 def test_model_only_flag_carries_a_span() -> None:
-    scorer = Scorer(load_rulepack(), text_model=FixedModel(0.97), analyzer=DomainAnalyzer.default())
+    scorer = Scorer(load_rulepack(), text_model=FixedModel(0.995), analyzer=DomainAnalyzer.default())
     text = "Bonjour. Le transporteur arrive, il faut juste valider. Merci"
     result = scorer.score(ScoreInput(id="m", kind=Kind.MESSAGE, text=text))
     assert result.verdict in (Verdict.WARN, Verdict.REVIEW)
@@ -60,7 +60,7 @@ def test_model_only_flag_carries_a_span() -> None:
 
 
 def test_model_only_without_anything_to_show_is_allowed() -> None:
-    scorer = Scorer(load_rulepack(), text_model=FixedModel(0.97), analyzer=DomainAnalyzer.default())
+    scorer = Scorer(load_rulepack(), text_model=FixedModel(0.995), analyzer=DomainAnalyzer.default())
     result = scorer.score(ScoreInput(id="m", kind=Kind.MESSAGE, text="bonjour"))
     assert result.verdict is Verdict.ALLOW
 

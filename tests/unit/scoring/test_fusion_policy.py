@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from scoring.fusion import Fused, context_factor, fuse, noisy_or
@@ -36,6 +38,24 @@ def test_model_raises_rule_score_but_alone_never_holds() -> None:
     assert fuse([], PACK.fusion.model_only_min_p - 0.01, PACK.fusion).score == 0.0
 
 
+def test_weak_rule_evidence_does_not_support_the_model() -> None:
+    params = dataclasses.replace(PACK.fusion, model_support_min_rule=0.3, model_only_min_p=0.95)
+    weak = [reason("phone", Category.OFF_PLATFORM, 0.15)]
+    # A lone weak mention plus a fairly confident model stays at the rule score ...
+    assert fuse(weak, 0.9, params).score == pytest.approx(0.15)
+    # ... and only a model-only-grade probability lifts it, as a capped model-only score.
+    lifted = fuse(weak, 0.99, params)
+    assert lifted.model_only and lifted.score == pytest.approx(min(params.model_only_cap, 0.99))
+    strong = [reason("a", Category.OFF_PLATFORM, 0.5)]
+    assert fuse(strong, 0.9, params).score > 0.5
+
+
+def test_denied_text_gets_no_model_only_score_but_keeps_rule_evidence() -> None:
+    assert fuse([], 0.999, PACK.fusion, denied=True).score == 0.0
+    rules = [reason("a", Category.OFF_PLATFORM, 0.5)]
+    assert fuse(rules, 0.9, PACK.fusion, denied=True).score == fuse(rules, 0.9, PACK.fusion).score
+
+
 def test_hold_needs_strong_rule_evidence() -> None:
     hold = PACK.thresholds[Kind.MESSAGE].hold
     weak_rules = Fused(score=hold, rule_score=PACK.fusion.hold_min_rule_score / 2, model_p=1.0,
@@ -51,7 +71,7 @@ def test_hold_needs_strong_rule_evidence() -> None:
     [
         ([], Verdict.ALLOW),
         ([0.2], Verdict.ALLOW),
-        ([0.45], Verdict.WARN),
+        ([PACK.thresholds[Kind.MESSAGE].warn], Verdict.WARN),  # a weight equal to warn reaches it
         ([0.65], Verdict.REVIEW),
         ([0.9], Verdict.HOLD),
     ],

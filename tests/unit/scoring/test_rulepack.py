@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 
@@ -25,7 +26,8 @@ def test_version_is_declared_version_plus_content_hash() -> None:
     b = parse_rulepack(CONTENT)
     c = parse_rulepack(CONTENT + "\n# comment\n")
     assert a.version == b.version
-    assert a.version.startswith("2025.1+")
+    declared = tomllib.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))["version"]
+    assert a.version.startswith(f"{declared}+")
     assert c.version != a.version
 
 
@@ -39,8 +41,13 @@ def test_version_is_declared_version_plus_content_hash() -> None:
         ),
         ('category = "external_payment"', 'category = "nonsense"', ".category: unknown category"),
         ('all = ["paypal", "friends_mode"]', 'all = ["paypal", "no_such_list"]', "'no_such_list'"),
-        ("warn = 0.40", "warn = 0.99", "thresholds.message"),
-        ('version = "2025.1"', "version = 3", "version"),
+        (
+            "[thresholds.message]\nwarn = ",
+            "[thresholds.message]\nwarn = 0.99\nunused = ",
+            "thresholds.message",
+        ),
+        ('\nversion = "', '\nversion = 3\nunused = "', "version"),
+        ("[masks]\n", '[masks]\nnot_a_lexicon = ["self_give"]\n', "masks.not_a_lexicon"),
         ("\nmodel_weight = ", '\nmodel_weight = "high"\nunused = ', "fusion.model_weight"),
         ("window = 60\nnegatable = true", "window = 60\nnegatable = true\ncolour = 1", "unknown key"),
     ],
