@@ -350,8 +350,12 @@ def fixture_url_examples(rows: Iterable[Mapping[str, Any]]) -> list[Example]:
         label = 1 if row.get("label") == "scam" else 0
         text = f"{row.get('title') or ''}\n{row.get('text') or ''}"
         for match in _URLISH.finditer(text):
+            # Skip both halves of an e-mail address: "jean.dupont" is no host, and a scammer's
+            # gmail.com address says nothing about gmail.com.
+            before = text[match.start() - 1 : match.start()]
+            after = text[match.end() : match.end() + 1]
             host = canonical_host(match.group(0))
-            if "." in host and "@" not in match.group(0):
+            if "." in host and "@" not in (before, after):
                 sides.setdefault(host, set()).add(label)
     return [
         Example(host, next(iter(labels)), "fixtures", group=url_split_key(host))

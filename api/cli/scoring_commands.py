@@ -21,6 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = PROJECT_ROOT / "fixtures" / "corpus"
 # The shared public development data sits next to the project checkout when it exists at all.
 DEFAULT_PUBLIC_DATA = PROJECT_ROOT.parent / "shared" / "data" / "dev"
+MIN_URL_EXAMPLES_PER_CLASS = 100
 
 
 def register(group: click.Group) -> None:
@@ -138,6 +139,15 @@ def train(corpus_dir: Path, public_data: Path, no_public: bool, output_dir: Path
             legit |= {training.url_split_key(str(r["text"])) for r in rows if r["label"] == "not_scam"}
         url_examples += training.public_url_examples(dataset, rows)
     url_examples = training.drop_platform_hosted(url_examples, legit)
+    n_pos = sum(ex.label for ex in url_examples)
+    if min(n_pos, len(url_examples) - n_pos) < MIN_URL_EXAMPLES_PER_CLASS:
+        # The project's own corpus holds a few dozen links, nearly all scams: a model fitted on that
+        # would flag every link. Keep the previous URL artifact instead.
+        click.echo(
+            f"url model: not retrained ({n_pos} phishing / {len(url_examples) - n_pos} legitimate hosts,"
+            f" needs {MIN_URL_EXAMPLES_PER_CLASS} of each: run with the public dev data)"
+        )
+        return
     url_config = training.TrainConfig(
         n_bits=20, c=16.0, max_negative_rate=0.002, rate_source="top_domains_even_rank"
     )

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from api.cli.scoring_commands import register
 from scoring.evaluation import holdout_half
-from scoring.model import TextModel, UrlModel
+from scoring.model import TextModel
 
 SCAM = [
     "Je paie par PayPal entre amis, envoyez votre mail, lien sur https://paiement-securise-{i}.top/recevoir",
@@ -76,8 +76,10 @@ def test_train_writes_loadable_reproducible_artifacts(cli: click.Group, tmp_path
         assert result.exit_code == 0, result.output
         assert "training on fixtures only" in result.output
         outputs.append(out)
+    # A handful of links is too little for a URL model: the command says so and leaves it alone.
+    assert "url model: not retrained" in result.output
     files = sorted(p.name for p in outputs[0].iterdir())
-    assert files == ["text_model.json", "text_model.skops", "url_model.json", "url_model.skops"]
+    assert files == ["text_model.json", "text_model.skops"]
     for name in files:
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
     meta = json.loads((outputs[0] / "text_model.json").read_text())
@@ -85,8 +87,6 @@ def test_train_writes_loadable_reproducible_artifacts(cli: click.Group, tmp_path
     assert meta["training"]["per_source"] == {"fixtures": {"not_scam": 9, "scam": 9}}
     text = TextModel.load(str(outputs[0] / "text_model.skops"))
     assert text.version == meta["version"]
-    url = UrlModel.load(str(outputs[0] / "url_model.skops"))
-    assert url.predict_one("paiement-securise-9.top") > url.predict_one("laposte-9.fr")
 
 
 def test_evaluate_writes_report_without_public_data(cli: click.Group, tmp_path: Path) -> None:

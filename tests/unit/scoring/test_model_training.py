@@ -83,9 +83,12 @@ def test_platform_hosted_phishing_is_dropped() -> None:
     assert [e.text for e in kept] == ["evil-pay.top", "google.com"]
 
 
-def test_fixture_urls_seen_on_both_sides_are_left_out() -> None:
+def test_fixture_urls_seen_on_both_sides_and_email_domains_are_left_out() -> None:
     rows = [
-        {"label": "scam", "text": "payez sur https://mondialrelay-frais.com/p et suivez mondialrelay.fr"},
+        {
+            "label": "scam",
+            "text": "payez https://mondialrelay-frais.com/p, suivez mondialrelay.fr, jean.dupont@gmail.com",
+        },
         {"label": "not_scam", "text": "suivi du colis sur mondialrelay.fr"},
     ]
     assert [(e.text, e.label) for e in fixture_url_examples(rows)] == [("mondialrelay-frais.com", 1)]
@@ -111,3 +114,35 @@ def test_fit_reports_per_source_counts() -> None:
     params, report = fit_linear("text", examples, TrainConfig(n_bits=12, folds=3))
     assert report.per_source == {"s1": {"scam": 6}, "s2": {"not_scam": 6}}
     assert params.active.size == params.coef.size == params.idf.size > 0
+
+
+def test_url_model_learns_host_shape_not_scheme_or_path() -> None:
+    from scoring.model import UrlModel
+
+    phishing = [f"https://secure-{w}-verif.top/login?id={i}" for i, w in enumerate("abcdefgh")]
+    phishing += [f"http://{w}.colis-frais-{i}.xyz/pay" for i, w in enumerate("ijklmnop")]
+    legit = [
+        "leboncoin.fr",
+        "laposte.fr",
+        "ikea.com",
+        "wikipedia.org",
+        "lemonde.fr",
+        "sncf.com",
+        "fnac.com",
+        "boulanger.com",
+        "darty.com",
+        "free.fr",
+        "orange.fr",
+        "amazon.fr",
+        "decathlon.fr",
+        "ameli.fr",
+        "impots.gouv.fr",
+        "service-public.fr",
+    ]
+    examples = [Example(u, 1, "p", group=url_split_key(u)) for u in phishing]
+    examples += [Example(d, 0, "l", group=d) for d in legit]
+    params, _ = fit_linear("url", examples, TrainConfig(n_bits=16, folds=4))
+    model = UrlModel(params, {})
+    assert model.predict_one("secure-zz-verif.top") > model.predict_one("carrefour.fr")
+    # Scheme and path carry no weight: only the host is featurised.
+    assert model.predict_one("https://www.carrefour.fr/a/b?c=1") == model.predict_one("carrefour.fr")
