@@ -165,8 +165,8 @@ def _score_within_budget(svc: Services, outcome: SubmitOutcome) -> bool:
 
     def job() -> Outcome:
         scorer = svc.scorer.get()
-        # Same signals as the worker path (campaigns, entities, sender, conversation) on the app's Redis.
-        signals = Signals(svc.settings, svc.redis) if svc.settings.signals_enabled else None
+        # Same signals as the worker path (campaigns, entities, sender, conversation).
+        signals = Signals(svc.settings) if svc.settings.signals_enabled else None
         return score_and_record(
             svc.session_factory,
             scorer,

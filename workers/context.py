@@ -57,7 +57,7 @@ def build_context(settings: Settings, scorer: Scorer | None = None) -> WorkerCon
         redis=redis,
         score_queue=score_queue(redis, settings),
         webhook_queue=webhook_queue(redis, settings),
-        signals=Signals(settings, redis) if settings.signals_enabled else None,
+        signals=Signals(settings) if settings.signals_enabled else None,
     )
 
 

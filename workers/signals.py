@@ -15,6 +15,7 @@ block list and the conversation alone. A database error propagates, as for the r
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,23 @@ from workers.entity_index import Touch, entity_touches, queue_touches, sender_to
 from workers.templates import TemplateMessage, TemplateStore
 
 log = logging.getLogger(__name__)
+
+
+_clients: dict[tuple[str, float], Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def signals_client(url: str, timeout_s: float) -> Redis:
+    """One Redis client per process, URL and timeout, with short socket timeouts: a hung Redis costs
+    a batch `timeout_s` per round trip, then the batch is scored without it. Shared so that building a
+    `Signals` per API request opens no new connection (redis-py clients are thread-safe)."""
+    key = (url, timeout_s)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+            _clients[key] = client
+        return client
 
 
 def signal_params(settings: Settings) -> SignalParams:
@@ -89,12 +107,9 @@ class Signals:
 
     @property
     def redis(self) -> Redis:
-        """Own client with short timeouts (lazy: no connection before the first batch)."""
+        """The client given, or the process's signals client for the settings' URL (lazy)."""
         if self._redis is None:
-            timeout = self.settings.signals_redis_timeout_s
-            self._redis = Redis.from_url(
-                self.settings.redis_url, socket_connect_timeout=timeout, socket_timeout=timeout
-            )
+            self._redis = signals_client(self.settings.redis_url, self.settings.signals_redis_timeout_s)
         return self._redis
 
     def collect(

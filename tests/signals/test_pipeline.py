@@ -337,7 +337,6 @@ def test_scores_without_redis_and_says_so(
     assert "Redis unavailable" in caplog.text
     # Database-backed signals still apply: the conversation script holds the code request.
     assert assessment(session_factory, turns[-1][0]).verdict == "hold"
-    signals.redis.close()
 
 
 def test_disabled_signals_change_nothing(
