@@ -60,7 +60,7 @@ class Settings:
     # Signals (workers/signals.py): campaigns, shared entities, senders, conversations. Redis keys expire
     # after their window, so memory stays bounded; the block list lives in the database.
     signals_enabled: bool = True
-    signals_redis_timeout_s: float = 0.5  # a slow Redis costs at most this per call, then is skipped
+    signals_redis_timeout_s: float = 1.0  # a hung Redis costs at most this per round trip, then is skipped
     campaign_window_s: float = 24 * 3600.0
     campaign_min_recipients: int = 5
     campaign_min_similarity: float = 0.7  # estimated Jaccard similarity of word bigrams
