@@ -120,3 +120,6 @@ def install_log_redaction() -> None:
 
         logging.setLogRecordFactory(factory)
         _installed_factory = factory
+        # A handler that fails (closed stream, full disk) would otherwise print the exception being
+        # handled, with its chained causes, raw to stderr: those can quote content.
+        logging.raiseExceptions = False

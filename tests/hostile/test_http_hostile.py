@@ -50,6 +50,8 @@ def assert_problem(response: Any, status: int) -> None:
         (b"<xml/>", "text/xml", 415),
         (b'"just a string"', "application/json", 422),
         (b"[]", "application/json", 422),
+        # PostgreSQL cannot store U+0000: refused up front, not a 500 at INSERT time.
+        (b'{"external_id": "nul", "conversation_id": "c", "text": "a\\u0000b"}', "application/json", 422),
         (b'{"external_id": {"$gt": ""}, "text": "x", "conversation_id": "c"}', "application/json", 422),
         (
             b'{"external_id": "x", "text": "x", "conversation_id": "c", "is_admin": true}',

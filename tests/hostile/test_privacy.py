@@ -134,7 +134,14 @@ def test_job_logs_are_redacted(
     assert enqueue_score(score_queue(redis, settings), outcome.submission_id, outcome.revision)
     redis.close()
     caplog.set_level(logging.INFO)
-    assert run_worker(settings, burst=True, scorer=_LoggingScorer(scorer))
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
+    try:
+        assert run_worker(settings, burst=True, scorer=_LoggingScorer(scorer))
+    finally:
+        # The worker's stderr handler is bound to this test's captured stream: do not leak it.
+        for handler in set(root.handlers) - set(handlers_before):
+            root.removeHandler(handler)
     records = [r for r in caplog.records if r.name == "tests.hostile.leaky_scorer"]
     assert len(records) == 2
     _assert_masked("\n".join(r.getMessage() for r in records))
