@@ -20,12 +20,22 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli import main
+from moderation.db import migrate
 from moderation.keys import create_key
 from moderation.settings import Settings
 from tests.api.conftest import message_body
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only here: these tests are about processes and HTTP, and each starts gunicorn (seconds);
+    both databases are exercised by every Flask-client test in this directory."""
+    url = f"sqlite:///{tmp_path / 'vigie-http.sqlite3'}"
+    migrate(url)
+    return url
 
 
 def vigie_command() -> list[str]:
