@@ -6,7 +6,9 @@ the engine fuses them like any detector's reasons. Each function returns None wh
 below threshold. Weights were chosen against the message thresholds of the default rule pack
 (warn 0.40, review 0.62, hold 0.85 with rule evidence >= 0.70):
 
-- a campaign alone warns, and queues for review once it is large (it is about volume, not content);
+- volume alone (campaign, velocity, fan-out: all `campaign`) warns or queues for review but never
+  holds an honest-looking text, even from a new account: their weights are kept low enough that
+  their noisy-OR, raised by the new-account odds, stays under the hold threshold (a test checks it);
 - an entity shared by several accounts raises a little (families share a phone number);
 - an entity from a confirmed scam, or a sender with confirmed scams, is strong evidence: with any
   payment or contact reason of its own the message reaches hold.
@@ -28,8 +30,8 @@ class SignalParams:
 
     campaign_min_recipients: int = 5
     campaign_weight: float = 0.45  # at the threshold
-    campaign_max_weight: float = 0.7  # reached at 8x the threshold
-    several_senders_bonus: float = 0.1  # the same template from several accounts: coordinated
+    campaign_max_weight: float = 0.55  # reached at 8x the threshold
+    several_senders_bonus: float = 0.05  # the same template from several accounts: coordinated
     shared_entity_min_accounts: int = 3  # distinct accounts, the current one included
     shared_entity_weight: float = 0.35
     shared_entity_max_weight: float = 0.6
@@ -37,10 +39,10 @@ class SignalParams:
     sender_confirmed_weight: float = 0.6
     velocity_per_minute: int = 10
     velocity_per_hour: int = 120
-    velocity_weight: float = 0.3
+    velocity_weight: float = 0.2
     new_account_days: float = 7.0
     fanout_conversations_per_hour: int = 10
-    fanout_weight: float = 0.45
+    fanout_weight: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)

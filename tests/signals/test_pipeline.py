@@ -348,3 +348,31 @@ def test_disabled_signals_change_nothing(
     item = ScoreInput(id="x", kind=Kind.MESSAGE, text="paypal.me/x")
     assert off.collect(session_factory, [item]) == [ScoreContext()]
     assert redis_client.keys("vigie:sig:*") == []
+
+
+def test_volume_signals_alone_never_hold_an_honest_text(scorer: Any) -> None:
+    from scoring.signal_reasons import (
+        CampaignObservation,
+        SenderObservation,
+        SignalParams,
+        campaign_reason,
+        sender_reasons,
+    )
+    from scoring.types import Kind, ScoreContext, ScoreInput, Sender
+
+    text = TEMPLATE.format(name="Marie", item="lit", price=80)
+    params = SignalParams()
+    worst = [
+        campaign_reason(CampaignObservation("t", 10_000, 50, 1.0), text, params),
+        *sender_reasons(
+            SenderObservation(
+                "u", per_minute=500, per_hour=5000, conversations_per_hour=500, account_age_days=0
+            ),
+            params,
+        ),
+    ]
+    assert len([r for r in worst if r is not None]) == 3
+    item = ScoreInput(id="x", kind=Kind.MESSAGE, text=text, sender=Sender(id="u", account_age_days=0))
+    result = scorer.score(item, ScoreContext(reasons=tuple(r for r in worst if r is not None)))
+    assert result.verdict in {Verdict.WARN, Verdict.REVIEW}
+    assert Category.CAMPAIGN in result.categories
