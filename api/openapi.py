@@ -89,8 +89,10 @@ _LANG = (("lang", "`fr` or `en`: overrides the reader's own language."),)
 _NOT_FOUND = {404: Reply("No such resource."), **_AUTH_REPLIES}
 # The moderators' queue (api/review.py) and console (api/console): scope `moderate`, a moderator's key.
 _MOD_REPLIES = {
-    403: Reply("The key lacks the scope, or does not belong to a moderator account, or the item is not "
-               "theirs to work (senior queue, own decision under appeal)."),
+    403: Reply(
+        "The key lacks the scope, or does not belong to a moderator account, or the item is not "
+        "theirs to work (senior queue, own decision under appeal)."
+    ),
     404: Reply("No such item."),
     401: _AUTH_REPLIES[401],
     429: _AUTH_REPLIES[429],
@@ -98,12 +100,22 @@ _MOD_REPLIES = {
 _ITEM = Reply("The item; `ETag` is its version.", ReviewItemOut, JSON, ("ETag",))
 _CLAIMED = Reply("Another moderator holds the item (problem type claimed-by-another), or it is not open.")
 _HTML = Reply("HTML page.", None, "text/html")
-_REDIRECT = Reply("Redirect (303) to the next page; 403 when the CSRF token is missing or wrong.", None,
-                  "text/html", ("Location",))
-_FILTERS = (("status", "open (default), decided, needs_info or any"), ("queue", "standard or senior"),
-            ("category", "a scam category"), ("kind", "message or listing"), ("lang", "fr or en"),
-            ("sender", "pro or individual"), ("cursor", "next_cursor of the previous page"),
-            ("limit", "page size, 1-200 (default 50)"))
+_REDIRECT = Reply(
+    "Redirect (303) to the next page; 403 when the CSRF token is missing or wrong.",
+    None,
+    "text/html",
+    ("Location",),
+)
+_FILTERS = (
+    ("status", "open (default), decided, needs_info or any"),
+    ("queue", "standard or senior"),
+    ("category", "a scam category"),
+    ("kind", "message or listing"),
+    ("lang", "fr or en"),
+    ("sender", "pro or individual"),
+    ("cursor", "next_cursor of the previous page"),
+    ("limit", "page size, 1-200 (default 50)"),
+)
 REVIEW_ROUTES: tuple[Route, ...] = (
     Route("get", "/v1/review/items", "review.list_items", "List the review queue", "review", query=_FILTERS,
           replies={200: Reply("A page of items, highest priority first.", ReviewItemListOut, JSON),
@@ -296,7 +308,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "tags": [
-            {"name": "submissions"}, {"name": "user side"}, {"name": "review"}, {"name": "console"},
+            {"name": "submissions"},
+            {"name": "user side"},
+            {"name": "review"},
+            {"name": "console"},
             {"name": "operations"},
         ],
         "paths": paths,
