@@ -203,6 +203,47 @@ def run_stage(settings: Settings, contents: list[SubmissionContent], batch: int,
     return {"per_s": len(inputs) / elapsed, "collect_us": collect_s / len(inputs) * 1e6}
 
 
+HOLDOUT = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "holdout"
+
+
+def conversation_effect(scorer: object) -> dict[str, Counter[str]]:
+    """Conversation scripts on the project's hand-written holdout conversations (read, never tuned on):
+    each message scored alone and with the earlier turns of its conversation (sender = role)."""
+    import json
+
+    from scoring.conversation import ConversationMemory
+    from scoring.types import ScoreContext, ScoreInput, Sender, Verdict
+
+    rows = []
+    for name in ("messages_fr.jsonl", "messages_en.jsonl"):
+        path = HOLDOUT / name
+        if path.exists():
+            rows += [
+                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
+    rows = sorted(
+        (r for r in rows if r.get("conversation_id")), key=lambda r: (r["conversation_id"], r["turn"])
+    )
+    memory = ConversationMemory()
+    out: dict[str, Counter[str]] = {}
+    for r in rows:
+        item = ScoreInput(
+            id=r["id"], kind=Kind.MESSAGE, text=r["text"], conversation_id=r["conversation_id"],
+            sender=Sender(id=r.get("role")), lang=r.get("lang"),
+        )  # fmt: skip
+        alone = scorer.score(item)  # type: ignore[attr-defined]
+        in_context = scorer.score(item, ScoreContext(history=memory.history(item)))  # type: ignore[attr-defined]
+        memory.record(item, in_context)
+        counts = out.setdefault(r["label"], Counter())
+        counts["messages"] += 1
+        counts["flagged alone"] += alone.verdict is not Verdict.ALLOW
+        counts["flagged in context"] += in_context.verdict is not Verdict.ALLOW
+        counts["held alone"] += alone.verdict is Verdict.HOLD
+        counts["held in context"] += in_context.verdict is Verdict.HOLD
+        counts["raised by a script"] += in_context.verdict.rank > alone.verdict.rank
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=600)
@@ -253,6 +294,11 @@ def main() -> None:
     print(f"single-message latency p50/p99 ms: off {s_off['p50_ms']:.2f}/{s_off['p99_ms']:.2f}, "
           f"on {s_on['p50_ms']:.2f}/{s_on['p99_ms']:.2f}")  # fmt: skip
     print(f"Signals.collect in the scoring stage: {results['stage'][True]['collect_us']:.0f} µs/message")
+    effect = conversation_effect(scorer)
+    if effect:
+        print("conversation scripts on the holdout conversations (fixtures/corpus/holdout):")
+        for label, counts in sorted(effect.items()):
+            print(f"  {label:<9} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     w_off, w_on = results["worker"][False], results["worker"][True]
     print(f"verdicts off: {w_off['verdicts']}")
     print(f"verdicts on:  {w_on['verdicts']}  (campaign category on {w_on['campaign']} messages)")
