@@ -303,7 +303,7 @@ def main() -> int:
     app_name = f"vigie_chaos_{secrets.token_hex(4)}"
     recovery_env = {
         # Short recovery windows so a run completes in minutes (production keeps the defaults).
-        "VIGIE_JOB_TIMEOUT_S": "10",
+        "VIGIE_JOB_TIMEOUT_S": "30",
         "VIGIE_SWEEPER_STALE_AFTER_S": "5",
         "VIGIE_SWEEPER_INTERVAL_S": "1",
         "VIGIE_SCORE_MAX_ATTEMPTS": "1000",

@@ -165,20 +165,32 @@ def enqueue_score_batches(queue: Queue, items: Sequence[tuple[str, int]], batch_
     return len(items)
 
 
+# Events per delivery job: each is one HTTP round trip to the receiver (up to its timeout when it is
+# down), so a job stays well inside the job timeout and the outbox lease.
+WEBHOOK_BATCH = 20
+
+
 def enqueue_webhooks(queue: Queue, event_ids: Sequence[str]) -> bool:
-    """Enqueue ONE job delivering several outbox events in turn. False (logged) when Redis is down."""
+    """Enqueue jobs delivering several outbox events each (WEBHOOK_BATCH per job), in one round trip.
+
+    False (logged, never raised) when Redis is down.
+    """
     if not event_ids:
         return True
     if len(event_ids) == 1:
         return enqueue_webhook(queue, event_ids[0])
-    try:
-        queue.enqueue_call(
+    jobs = [
+        Queue.prepare_data(
             WEBHOOK_BATCH_JOB,
-            args=(list(event_ids),),
+            args=(list(event_ids[start : start + WEBHOOK_BATCH]),),
             job_id=f"webhooks-{uuid.uuid4().hex}",
             result_ttl=RESULT_TTL_S,
             failure_ttl=FAILURE_TTL_S,
         )
+        for start in range(0, len(event_ids), WEBHOOK_BATCH)
+    ]
+    try:
+        queue.enqueue_many(jobs)
     except (RedisError, OSError) as exc:
         log.warning("webhook batch enqueue of %d events failed: %s", len(event_ids), type(exc).__name__)
         return False

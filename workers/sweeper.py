@@ -35,6 +35,7 @@ STARTED_GRACE = timedelta(seconds=10)
 CLOCK_MARGIN = timedelta(seconds=1)
 # Lost revisions are re-enqueued in multi-item jobs of this size.
 REQUEUE_BATCH = 100
+WEBHOOK_BACKLOG_JOBS = 50
 _WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 LOCK_KEY = "vigie:sweeper:lock"
 
@@ -73,8 +74,10 @@ def sweep_once(
             session.commit()
             if lost:
                 log.info("re-enqueued %d stale revisions (%d still waiting in Redis)", len(lost), len(alive))
-        if settings.webhook_url:
-            target = webhook_queue or queue
+        target = webhook_queue or queue
+        # With deliveries already waiting, leases expiring under a backlog would only pile duplicate
+        # jobs on the queue; due events are picked up once it has drained.
+        if settings.webhook_url and _queued_jobs(target) < WEBHOOK_BACKLOG_JOBS:
             events = webhooks.due_events(session, now, BATCH_LIMIT)
             sent: list[str] = []
             for start in range(0, len(events), REQUEUE_BATCH):
@@ -85,6 +88,13 @@ def sweep_once(
             session.commit()
             enqueued += len(sent)
     return enqueued
+
+
+def _queued_jobs(queue: Queue) -> int:
+    try:
+        return int(queue.count)
+    except (RedisError, OSError):
+        return 0
 
 
 def _split_lost(
