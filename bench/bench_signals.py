@@ -30,14 +30,14 @@ from collections import Counter
 from pathlib import Path
 
 from rq import SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_worker import start_redis
 
 from moderation.db import make_engine, make_session_factory, migrate
-from moderation.models import Assessment
+from moderation.models import Assessment, Submission
 from moderation.settings import Settings
 from moderation.submissions import SubmissionContent, submit
 from scoring.types import Kind
@@ -49,9 +49,10 @@ from workers.worker import make_worker
 
 TARGET_RATIO = 0.75
 
+# The campaign opener looks honest on its own: only its reach gives it away.
 CAMPAIGN = (
-    "Bonjour {name}, votre {item} m'intéresse beaucoup, je suis à l'étranger pour le travail mais mon "
-    "transporteur peut passer le récupérer. Je vous règle {price} euros par virement, écrivez-moi."
+    "Bonjour {name}, votre {item} m'intéresse beaucoup, je peux venir le chercher ce week-end avec ma "
+    "voiture. Le prix de {price} euros est-il ferme ? Merci de me répondre rapidement."
 )
 SCRIPT = [
     "Bonjour, votre {item} est-il toujours disponible ? Je suis très intéressé.",
@@ -138,12 +139,24 @@ def run_worker_path(
     with ctx.session_factory() as session:
         verdicts = Counter(session.scalars(select(Assessment.verdict)))
         campaign = sum("campaign" in cats for cats in session.scalars(select(Assessment.categories)))
+        # False positives: honest users' messages (sender "user-*") that are not allowed.
+        honest_flagged = session.scalar(
+            select(func.count())
+            .select_from(Assessment)
+            .join(Submission, Submission.id == Assessment.submission_id)
+            .where(Submission.sender_id.like("user-%"), Assessment.verdict != "allow")
+        )
     set_context(None)
     ctx.engine.dispose()
     ctx.redis.close()
     if sum(verdicts.values()) != len(items):
         sys.exit(f"worker path: {sum(verdicts.values())} assessments for {len(items)} messages")
-    return {"per_s": len(items) / elapsed, "verdicts": dict(verdicts), "campaign": campaign}
+    return {
+        "per_s": len(items) / elapsed,
+        "verdicts": dict(verdicts),
+        "campaign": campaign,
+        "honest_flagged": honest_flagged,
+    }
 
 
 def run_single_path(settings: Settings, contents: list[SubmissionContent], scorer: object) -> dict:
@@ -300,8 +313,11 @@ def main() -> None:
         for label, counts in sorted(effect.items()):
             print(f"  {label:<9} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     w_off, w_on = results["worker"][False], results["worker"][True]
-    print(f"verdicts off: {w_off['verdicts']}")
-    print(f"verdicts on:  {w_on['verdicts']}  (campaign category on {w_on['campaign']} messages)")
+    print(f"verdicts off: {w_off['verdicts']}  (honest users' messages flagged: {w_off['honest_flagged']})")
+    print(
+        f"verdicts on:  {w_on['verdicts']}  (campaign category on {w_on['campaign']} messages; honest "
+        f"users' messages flagged: {w_on['honest_flagged']})"
+    )
     met = ratios["worker"] >= TARGET_RATIO
     verdict = "met" if met else "MISSED"
     print(f"\ntarget (worker path keeps >= {TARGET_RATIO:.0%} of its throughput): {verdict}")

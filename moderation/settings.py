@@ -63,6 +63,7 @@ class Settings:
     signals_redis_timeout_s: float = 1.0  # a hung Redis costs at most this per round trip, then is skipped
     campaign_window_s: float = 24 * 3600.0
     campaign_min_recipients: int = 5
+    campaign_min_recipients_per_sender: float = 3.0  # fewer: many people phrasing alike
     campaign_min_similarity: float = 0.7  # estimated Jaccard similarity of word bigrams
     campaign_min_tokens: int = 8  # shorter messages are never templates ("toujours dispo ?")
     entity_window_s: float = 30 * 24 * 3600.0

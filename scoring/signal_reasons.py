@@ -32,6 +32,10 @@ class SignalParams:
     campaign_weight: float = 0.45  # at the threshold
     campaign_max_weight: float = 0.55  # reached at 8x the threshold
     several_senders_bonus: float = 0.05  # the same template from several accounts: coordinated
+    # Honest buyers write alike ("toujours disponible ? je peux passer samedi"): a text reaching many
+    # recipients through as many different senders is common phrasing, not a campaign. A campaign
+    # needs its senders to reach this many recipients each on average.
+    campaign_min_recipients_per_sender: float = 3.0
     shared_entity_min_accounts: int = 3  # distinct accounts, the current one included
     shared_entity_weight: float = 0.35
     shared_entity_max_weight: float = 0.6
@@ -86,9 +90,12 @@ def _whole_text(text: str, limit: int = 200) -> tuple[tuple[int, int] | None, st
 
 
 def campaign_reason(obs: CampaignObservation, text: str, params: SignalParams) -> Reason | None:
-    """`signal.campaign` once the template reached `campaign_min_recipients` distinct recipients."""
+    """`signal.campaign` once the template reached `campaign_min_recipients` distinct recipients, at
+    `campaign_min_recipients_per_sender` or more per sender."""
     threshold = max(1, params.campaign_min_recipients)
     if obs.recipients < threshold:
+        return None
+    if obs.recipients / max(1, obs.senders) < params.campaign_min_recipients_per_sender:
         return None
     # Grows with log2 of how far past the threshold the campaign is: 8x the threshold is the max.
     growth = min(1.0, math.log2(obs.recipients / threshold) / 3.0)

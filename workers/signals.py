@@ -67,6 +67,7 @@ def signal_params(settings: Settings) -> SignalParams:
     """The scoring core's signal thresholds from the `VIGIE_*` settings."""
     return SignalParams(
         campaign_min_recipients=settings.campaign_min_recipients,
+        campaign_min_recipients_per_sender=settings.campaign_min_recipients_per_sender,
         shared_entity_min_accounts=settings.shared_entity_min_accounts,
         velocity_per_minute=settings.velocity_per_minute,
         velocity_per_hour=settings.velocity_per_hour,

@@ -27,6 +27,13 @@ def test_campaign_threshold(recipients: int, fires: bool) -> None:
     assert (campaign_reason(obs, "some text", PARAMS) is not None) is fires
 
 
+def test_common_phrasing_from_many_senders_is_not_a_campaign() -> None:
+    many_people = CampaignObservation("t", recipients=40, senders=30, similarity=0.9)
+    assert campaign_reason(many_people, "txt", PARAMS) is None
+    ring = CampaignObservation("t", recipients=40, senders=4, similarity=0.9)
+    assert campaign_reason(ring, "txt", PARAMS) is not None
+
+
 def test_campaign_weight_grows_with_reach_and_senders() -> None:
     def weight(recipients: int, senders: int = 1) -> float:
         reason = campaign_reason(CampaignObservation("t", recipients, senders, 1.0), "txt", PARAMS)
