@@ -73,6 +73,7 @@ class Settings:
     velocity_per_hour: int = 120
     new_account_days: float = 7.0
     fanout_conversations_per_hour: int = 10
+    sender_many_payees: int = 3  # distinct IBANs/payment handles from one account (0 disables)
     conversation_history_limit: int = 30
     secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
     log_level: str = "INFO"

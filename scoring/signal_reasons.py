@@ -47,6 +47,8 @@ class SignalParams:
     new_account_days: float = 7.0
     fanout_conversations_per_hour: int = 10
     fanout_weight: float = 0.3
+    many_payees: int = 3  # distinct IBANs/payment handles/wallets from one account in the window
+    many_payees_weight: float = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class SenderObservation:
     account_age_days: float | None = None
     confirmed_scams: int = 0
     confirmed_category: Category | None = None
+    payees: int = 0  # distinct payment identities (IBANs, payment handles, wallets) it has sent
 
 
 def _whole_text(text: str, limit: int = 200) -> tuple[tuple[int, int] | None, str]:
@@ -195,6 +198,18 @@ def sender_reasons(obs: SenderObservation, params: SignalParams) -> list[Reason]
                     "account_age_days": obs.account_age_days,
                     "conversations_per_hour": obs.conversations_per_hour,
                 },
+            )
+        )
+    if params.many_payees > 0 and obs.payees >= params.many_payees:
+        # Honest sellers have one bank account; mule networks rotate payees to dodge blocks.
+        out.append(
+            Reason(
+                code="signal.sender_many_payees",
+                category=Category.EXTERNAL_PAYMENT,
+                weight=params.many_payees_weight,
+                evidence=f"{obs.payees} different payment identities sent by this account",
+                span=None,
+                detail={"payees": obs.payees},
             )
         )
     return out

@@ -79,12 +79,14 @@ def queue_touches(pipe: Pipeline, touches: Sequence[Touch], now: float) -> int:
     return index
 
 
-def entity_touches(entity_key: str, sender_id: str | None, window_s: float) -> list[Touch]:
-    """The accounts seen with an entity (the count comes first) and the sender's own entity index."""
+def entity_touches(entity_key: str, sender_id: str | None, window_s: float, payment: bool) -> list[Touch]:
+    """The accounts seen with an entity (count first), then, with a sender, its own index of
+    entities (payment identities apart: count of distinct payees it asked money for)."""
     member = digest(sender_id) if sender_id else None
     touches = [Touch(f"{PREFIX}:ent:{digest(entity_key)}", member, window_s)]
     if sender_id:
-        touches.append(Touch(f"{PREFIX}:snd-ent:{digest(sender_id)}", digest(entity_key), window_s))
+        index = "snd-pay" if payment else "snd-ent"
+        touches.append(Touch(f"{PREFIX}:{index}:{digest(sender_id)}", digest(entity_key), window_s))
     return touches
 
 

@@ -73,6 +73,7 @@ def signal_params(settings: Settings) -> SignalParams:
         velocity_per_hour=settings.velocity_per_hour,
         new_account_days=settings.new_account_days,
         fanout_conversations_per_hour=settings.fanout_conversations_per_hour,
+        many_payees=settings.sender_many_payees,
     )
 
 
@@ -88,6 +89,7 @@ class _Prepared:
     entity_counts: dict[str, int] = field(default_factory=dict)
     sender: SenderObservation | None = None
     opener: bool = True  # no earlier message of its conversation in the batch
+    payees: int = 0  # distinct payment identities the sender used in the entity window
 
 
 class Signals:
@@ -182,7 +184,8 @@ class Signals:
             sender_id = p.item.sender.id if p.item.sender else None
             touches: list[Touch] = []
             for entity in p.entities:
-                touches += entity_touches(entity.key, sender_id, window)
+                payment = entity.category is Category.EXTERNAL_PAYMENT
+                touches += entity_touches(entity.key, sender_id, window, payment)
             activity = -1
             if sender_id and p.item.kind is Kind.MESSAGE:
                 activity = len(touches)
@@ -206,6 +209,8 @@ class Signals:
             position = 0
             for entity in p.entities:
                 p.entity_counts[entity.key] = counts[position]
+                if sender_id and entity.category is Category.EXTERNAL_PAYMENT:
+                    p.payees = max(p.payees, counts[position + 1])
                 position += 2 if sender_id else 1
             if activity >= 0 and sender_id:
                 p.sender = SenderObservation(
@@ -214,6 +219,7 @@ class Signals:
                     per_hour=counts[activity + 1],
                     conversations_per_hour=counts[activity + 2],
                     account_age_days=p.item.sender.account_age_days if p.item.sender else None,
+                    payees=p.payees,
                 )
             if campaign >= 0:
                 msg = templated[id(p)]
@@ -260,6 +266,7 @@ class Signals:
                     per_hour=base.per_hour,
                     conversations_per_hour=base.conversations_per_hour,
                     account_age_days=base.account_age_days,
+                    payees=base.payees,
                     confirmed_scams=history.entries,
                     confirmed_category=_category(history.category),
                 )

@@ -376,3 +376,22 @@ def test_volume_signals_alone_never_hold_an_honest_text(scorer: Any) -> None:
     result = scorer.score(item, ScoreContext(reasons=tuple(r for r in worst if r is not None)))
     assert result.verdict in {Verdict.WARN, Verdict.REVIEW}
     assert Category.CAMPAIGN in result.categories
+
+
+def test_one_account_rotating_payment_handles(
+    session_factory: sessionmaker[Session],
+    scorer: Any,
+    signals: Signals,
+    submit_message: Callable[..., tuple[str, int]],
+) -> None:
+    sent = [
+        submit_message(f"Pour réserver, le paiement se fait sur paypal.me/{handle}", sender="mule")
+        for handle in ("compte-a", "compte-b", "compte-c")
+    ]
+    for sid, rev in sent:
+        score_and_record(session_factory, scorer, sid, rev, signals=signals)
+    assert "signal.sender_many_payees" not in codes(assessment(session_factory, sent[1][0]))
+    reason = next(
+        r for r in assessment(session_factory, sent[2][0]).reasons if r["code"] == "signal.sender_many_payees"
+    )
+    assert reason["detail"] == {"payees": 3}

@@ -89,6 +89,8 @@ def test_entity_reasons() -> None:
             SenderObservation("u", confirmed_scams=2, confirmed_category=Category.EXTERNAL_PAYMENT),
             ["signal.sender_confirmed_scam"],
         ),
+        (SenderObservation("u", payees=2), []),
+        (SenderObservation("u", payees=3), ["signal.sender_many_payees"]),
     ],
 )
 def test_sender_reasons(obs: SenderObservation, codes: list[str]) -> None:
