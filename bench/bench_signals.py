@@ -262,7 +262,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--single", type=int, default=200, help="messages for the one-at-a-time path")
-    parser.add_argument("--repeat", type=int, default=2, help="interleaved off/on runs; the best is kept")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved off/on runs; the best is kept")
     parser.add_argument("--plot", type=Path, default=Path("var/bench/signals.png"))
     args = parser.parse_args()
     scorer = load_scorer(Settings())
