@@ -4,7 +4,7 @@ The shell (workers/signals.py) counts things in Redis and the database; this mod
 into `Reason`s with weights, so every threshold and weight lives in one pure, table-tested place and
 the engine fuses them like any detector's reasons. Each function returns None when its signal is
 below threshold. Weights were chosen against the message thresholds of the default rule pack
-(warn 0.40, review 0.62, hold 0.85 with rule evidence >= 0.70):
+(warn 0.50, review 0.62, hold 0.85 with rule evidence >= 0.70):
 
 - volume alone (campaign, velocity, fan-out: all `campaign`) warns or queues for review but never
   holds an honest-looking text, even from a new account: their weights are kept low enough that
@@ -29,7 +29,7 @@ class SignalParams:
     """Thresholds and weights of the signal reasons (built from `Settings` by the shell)."""
 
     campaign_min_recipients: int = 5
-    campaign_weight: float = 0.45  # at the threshold
+    campaign_weight: float = 0.5  # at the threshold: the message warn threshold (rules 2025.2), so it shows
     campaign_max_weight: float = 0.55  # reached at 8x the threshold
     several_senders_bonus: float = 0.05  # the same template from several accounts: coordinated
     # Honest buyers write alike ("toujours disponible ? je peux passer samedi"): a text reaching many

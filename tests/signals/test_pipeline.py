@@ -395,3 +395,17 @@ def test_one_account_rotating_payment_handles(
         r for r in assessment(session_factory, sent[2][0]).reasons if r["code"] == "signal.sender_many_payees"
     )
     assert reason["detail"] == {"payees": 3}
+
+
+def test_campaign_at_its_threshold_shows_even_from_an_established_account(scorer: Any) -> None:
+    from scoring.signal_reasons import CampaignObservation, SignalParams, campaign_reason
+    from scoring.types import Kind, ScoreContext, ScoreInput, Sender
+
+    text = TEMPLATE.format(name="Paul", item="vélo", price=90)
+    params = SignalParams()
+    reason = campaign_reason(CampaignObservation("t", params.campaign_min_recipients, 1, 0.9), text, params)
+    assert reason is not None
+    item = ScoreInput(id="x", kind=Kind.MESSAGE, text=text, sender=Sender(id="u", account_age_days=900))
+    assert scorer.score(item).verdict is Verdict.ALLOW
+    flagged = scorer.score(item, ScoreContext(reasons=(reason,)))
+    assert flagged.verdict is Verdict.WARN and flagged.categories == (Category.CAMPAIGN,)
