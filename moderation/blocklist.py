@@ -215,9 +215,14 @@ class BlocklistRecorder:
         revoke_decision(session, decision.id, decision.undone_at or utcnow())
 
 
+_recorders: dict[float, BlocklistRecorder] = {}
+
+
 def install(ttl_days: float) -> BlocklistRecorder:
     """Register the block-list listeners on `moderation.decisions`; idempotent for the same ttl."""
-    recorder = BlocklistRecorder(timedelta(days=ttl_days))
+    # One recorder per ttl: since Python 3.8 bound methods compare their `self` by identity, so two
+    # equal recorders would register two listeners (every app created in a process would add one).
+    recorder = _recorders.setdefault(ttl_days, BlocklistRecorder(timedelta(days=ttl_days)))
     decisions.register_decision_listener(recorder.on_decision)
     if recorder.on_undo not in decisions.on_undo_listeners:
         decisions.on_undo_listeners.append(recorder.on_undo)
