@@ -409,3 +409,18 @@ def test_campaign_at_its_threshold_shows_even_from_an_established_account(scorer
     assert scorer.score(item).verdict is Verdict.ALLOW
     flagged = scorer.score(item, ScoreContext(reasons=(reason,)))
     assert flagged.verdict is Verdict.WARN and flagged.categories == (Category.CAMPAIGN,)
+
+
+def test_installing_the_block_list_twice_registers_it_once(signal_settings: Settings) -> None:
+    before = len(decisions.on_decision_listeners), len(decisions.on_undo_listeners)
+    first = blocklist.install(signal_settings.blocklist_ttl_days)
+    second = blocklist.install(signal_settings.blocklist_ttl_days)
+    try:
+        assert first is second
+        assert decisions.on_decision_listeners.count(first.on_decision) == 1
+        assert decisions.on_undo_listeners.count(first.on_undo) == 1
+    finally:
+        if len(decisions.on_decision_listeners) > before[0]:
+            decisions.on_decision_listeners.remove(first.on_decision)
+        if len(decisions.on_undo_listeners) > before[1]:
+            decisions.on_undo_listeners.remove(first.on_undo)
