@@ -21,7 +21,6 @@ import http.client
 import json
 import os
 import platform
-import random
 import shutil
 import signal
 import socket
@@ -37,34 +36,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from traffic import message
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-# Written for this benchmark (French marketplace chat, honest and scam-like); varied so the
-# scorer sees realistic lengths and patterns.
-_OPENERS = ["Bonjour", "Salut", "Bonsoir", "Hello", "Bonjour madame", "Bonjour monsieur"]
-_BODIES = [
-    "est-ce que le vélo est toujours disponible ? Je peux passer samedi matin.",
-    "je suis intéressé, on peut se retrouver devant la gare pour la remise en main propre ?",
-    "je vous paie par PayPal entre amis, envoyez-moi votre adresse mail pour le paiement.",
-    "contactez-moi sur WhatsApp au 06 12 34 56 78, c'est plus simple pour discuter.",
-    "mon transporteur passera récupérer le colis, validez la réception des fonds sur ce lien.",
-    "merci de confirmer votre paiement sécurisé ici : leboncoin-paiement-securise.com/validation",
-    "le prix est-il négociable ? Je propose 80 euros, paiement sur la plateforme.",
-    "pouvez-vous m'envoyer le code reçu par SMS pour finaliser la transaction ?",
-]
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def message(i: int, tag: str) -> dict[str, Any]:
-    rng = random.Random(i)
-    text = f"{rng.choice(_OPENERS)}, {rng.choice(_BODIES)} (réf {i})"
-    return {"external_id": f"{tag}-{i}", "conversation_id": f"conv-{i % 97}", "text": text, "lang": "fr"}
 
 
 def post(port: int, path: str, key: str, body: dict[str, Any]) -> int:

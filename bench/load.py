@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import platform
-import random
 import sys
 import tempfile
 import threading
@@ -35,34 +34,9 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stack import Stack, postgres_base_url
+from traffic import message
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# Written for this benchmark: French marketplace chat, honest and scam-like, varied lengths.
-_OPENERS = ["Bonjour", "Salut", "Bonsoir", "Hello", "Bonjour madame", "Bonjour monsieur"]
-_BODIES = [
-    "est-ce que le vélo est toujours disponible ? Je peux passer samedi matin.",
-    "je suis intéressé, on peut se retrouver devant la gare pour la remise en main propre ?",
-    "je vous paie par PayPal entre amis, envoyez-moi votre adresse mail pour le paiement.",
-    "contactez-moi sur WhatsApp au 06 12 34 56 78, c'est plus simple pour discuter.",
-    "mon transporteur passera récupérer le colis, validez la réception des fonds sur ce lien.",
-    "merci de confirmer votre paiement sécurisé ici : leboncoin-paiement-securise.com/validation",
-    "le prix est-il négociable ? Je propose 80 euros, paiement sur la plateforme.",
-    "pouvez-vous m'envoyer le code reçu par SMS pour finaliser la transaction ?",
-]
-
-
-def message(i: int, tag: str) -> dict[str, Any]:
-    rng = random.Random(i)
-    text_ = f"{rng.choice(_OPENERS)}, {rng.choice(_BODIES)} (réf {i})"
-    return {
-        "external_id": f"{tag}-{i}",
-        "conversation_id": f"conv-{i % 97}",
-        "text": text_,
-        "lang": "fr",
-        "sender": {"id": f"u-{i % 501}", "account_age_days": i % 400},
-        "recipient": {"id": f"u-{(i + 7) % 501}"},
-    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -99,7 +73,7 @@ class Client(threading.Thread):
                 if delay > 0:
                     time.sleep(delay)
             i = next(self.counter)
-            body = message(i, self.tag)
+            body = message(i, self.tag, with_parties=True)
             started = time.perf_counter()
             try:
                 if conn is None:
