@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from scoring.extract import luhn_is_valid
+
 # Replacement tokens name what was masked: a log stays useful for debugging ("the user sent an
 # e-mail") without revealing which one.
 MASKS = {
@@ -43,19 +45,9 @@ _PHONE = re.compile(
 )
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def _mask_card(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(0))
-    return MASKS["card"] if _luhn_ok(digits) else match.group(0)
+    return MASKS["card"] if luhn_is_valid(digits) else match.group(0)
 
 
 def redact(text: str) -> str:

@@ -43,24 +43,19 @@ def check_redis(redis: Redis) -> None:
     redis.ping()
 
 
+def _json_queue(name: str, redis: Redis, settings: Settings) -> Queue:
+    # JSON, never pickle: write access to Redis must not become code execution (PERFORMANCE_NOTES).
+    return Queue(name, connection=redis, serializer=JSONSerializer, default_timeout=settings.job_timeout_s)
+
+
 def score_queue(redis: Redis, settings: Settings) -> Queue:
     """The queue scoring jobs go to (`settings.queue_name`)."""
-    return Queue(
-        settings.queue_name,
-        connection=redis,
-        serializer=JSONSerializer,
-        default_timeout=settings.job_timeout_s,
-    )
+    return _json_queue(settings.queue_name, redis, settings)
 
 
 def webhook_queue(redis: Redis, settings: Settings) -> Queue:
     """The queue webhook deliveries go to (`settings.webhook_queue_name`)."""
-    return Queue(
-        settings.webhook_queue_name,
-        connection=redis,
-        serializer=JSONSerializer,
-        default_timeout=settings.job_timeout_s,
-    )
+    return _json_queue(settings.webhook_queue_name, redis, settings)
 
 
 def score_job_id(submission_id: str, revision: int) -> str:
