@@ -75,6 +75,11 @@ class Settings:
     fanout_conversations_per_hour: int = 10
     sender_many_payees: int = 3  # distinct IBANs/payment handles from one account (0 disables)
     conversation_history_limit: int = 30
+    # Shadow mode (workers/shadow.py): a candidate rule pack and/or text model scores live traffic next
+    # to the active one and its verdicts are only recorded. Both empty: shadow mode is off.
+    shadow_rules_path: str = ""
+    shadow_model_path: str = ""
+    shadow_name: str = ""  # default: derived from the candidate's rules and model versions
     secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
     log_level: str = "INFO"
     environment: str = "development"
