@@ -30,6 +30,11 @@ class Settings:
     webhook_timeout_s: float = 5.0
     webhook_max_attempts: int = 8
     model_path: str = ""  # default: the artifact shipped inside the scoring package
+    # Rule pack and brand list (default: the files shipped in scoring/rules/); workers and the API
+    # check them (and the `vigie:scorer:generation` Redis key) this often and reload without a restart.
+    rules_path: str = ""
+    brands_path: str = ""
+    rules_check_s: float = 2.0
     # Requests and text limits (413 for the body, 422 for a field).
     max_body_bytes: int = 256 * 1024
     max_text_chars: int = 20_000

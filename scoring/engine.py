@@ -21,7 +21,7 @@ from scoring.extract import luhn_is_valid
 from scoring.fusion import context_factor, fuse
 from scoring.normalize import normalize
 from scoring.policy import decide
-from scoring.rulepack import RulePack, load_rulepack
+from scoring.rulepack import RulePack, combined_rules_version, load_brands, load_rulepack
 from scoring.types import Category, Kind, Reason, ScoreContext, ScoreInput, ScoreResult, Verdict
 
 # Lexicons that say nothing about a mechanism on their own (used to pick a model-only reason's category).
@@ -60,13 +60,16 @@ class Scorer:
         text_model: Any | None = None,
         url_model: Any | None = None,
         analyzer: Any | None = None,
+        brands_version: str | None = None,
     ) -> None:
         self.pack = pack
+        self.analyzer = analyzer
         self.text_model = text_model
         self.url_model = url_model
         self.matcher = PhraseMatcher(pack.lexicons)
         self.links = LinkJudge(analyzer)
-        self.rules_version = pack.version
+        # The brand list changes verdicts too, so its version is part of rules_version when known.
+        self.rules_version = combined_rules_version(pack.version, brands_version)
         parts = []
         if text_model is not None:
             parts.append(f"text:{text_model.version}")
@@ -85,9 +88,11 @@ class Scorer:
         model_path: str | None = None,
         url_model_path: str | None = None,
         rules_path: str | None = None,
+        brands_path: str | None = None,
     ) -> Scorer:
         """Load the rule pack, the domain analyzer and the models (shipped artifacts when paths are None)."""
         pack = load_rulepack(rules_path)
+        brands = load_brands(brands_path)
         text_model = url_model = analyzer = None
         try:
             from scoring import model as model_module
@@ -101,8 +106,13 @@ class Scorer:
         except ImportError:
             DomainAnalyzer = None  # type: ignore[assignment,misc]
         if DomainAnalyzer is not None:
-            analyzer = DomainAnalyzer.default()
-        return cls(pack, text_model=text_model, url_model=url_model, analyzer=analyzer)
+            # The shipped list's analyzer is cached process-wide; another list is indexed here.
+            analyzer = (
+                DomainAnalyzer.default() if brands_path is None else DomainAnalyzer.from_toml(brands.data)
+            )
+        return cls(
+            pack, text_model=text_model, url_model=url_model, analyzer=analyzer, brands_version=brands.version
+        )
 
     # --- scoring -------------------------------------------------------------------------------------
 

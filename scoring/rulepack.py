@@ -5,6 +5,11 @@
 content: the same bytes always give the same pack and the same `rules_version`
 ("<declared version>+<first 10 hex of sha256(content)>"). Every validation error names the bad key
 ("rule[3].weight: must be a number in [0, 1]") so a moderator editing the pack can fix it.
+
+The brand list (`scoring/rules/brands.toml`, read by `scoring.lookalike.DomainAnalyzer`) is checked
+against `BRANDS_SCHEMA` by `parse_brands` / `load_brands`, with the same key-named errors and a
+"<version>+<sha10>" version of its own. `combined_rules_version` joins both versions: that is the
+`rules_version` stored on assessments, so a brand-list edit is visible in every verdict it changes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from scoring.types import Category, Kind
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
+DEFAULT_BRANDS_PATH = Path(__file__).parent / "rules" / "brands.toml"
 
 # Groups provided by entity extraction rather than by phrase lists (see scoring.detectors.context).
 ENTITY_GROUPS = frozenset(
@@ -221,9 +227,8 @@ def parse_rulepack(content: str) -> RulePack:
         for group in (name, *masks[name]):
             if group not in lexicons:
                 raise RulePackError(f"masks.{name}: unknown lexicon {group!r}")
-    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
     return RulePack(
-        version=f"{version}+{digest}",
+        version=content_version(version, content),
         thresholds=_thresholds(data),
         fusion=fusion,
         context=context,
@@ -238,3 +243,123 @@ def load_rulepack(path: str | Path | None = None) -> RulePack:
     """Read and validate the rule pack at `path` (default: the pack shipped with the package)."""
     source = Path(path) if path is not None else DEFAULT_RULES_PATH
     return parse_rulepack(source.read_text(encoding="utf-8"))
+
+
+def content_version(declared: str, content: str) -> str:
+    """ "<declared>+<first 10 hex of sha256(content)>": equal versions mean equal bytes."""
+    return f"{declared}+{hashlib.sha256(content.encode('utf-8')).hexdigest()[:10]}"
+
+
+def combined_rules_version(pack_version: str, brands_version: str | None) -> str:
+    """The `rules_version` of a scorer: the pack's version, plus the brand list's when one is known.
+
+    Assessment.rules_version holds 100 characters; two declared versions of up to 30 characters each
+    fit with their hashes."""
+    return pack_version if brands_version is None else f"{pack_version};brands={brands_version}"
+
+
+# --- brands.toml ----------------------------------------------------------------------------------
+
+BRAND_KINDS = ("platform", "courier", "payment", "bank", "government", "tech", "marketplace")
+
+# The schema of brands.toml, JSON-Schema-like: table -> {key: (type, required)}. Types: "str",
+# "str_list" (list of non-empty strings), "bool", "kind" (one of BRAND_KINDS). Unknown keys are errors,
+# so a misspelt field ("context_word") is reported instead of silently ignored.
+BRANDS_SCHEMA: Mapping[str, Mapping[str, tuple[str, bool]]] = {
+    "brand": {
+        "name": ("str", True),
+        "tokens": ("str_list", True),
+        "domains": ("str_list", True),
+        "kind": ("kind", True),
+        "context": ("str_list", False),
+        "names": ("str_list", False),
+        "context_words": ("str_list", False),
+        "global": ("bool", False),
+    },
+    "lists": {
+        "allow": ("str_list", False),
+        "shorteners": ("str_list", False),
+        "free_hosting": ("str_list", False),
+        "free_mail": ("str_list", False),
+        "suspicious_tlds": ("str_list", False),
+    },
+    "keywords": {
+        "delivery": ("str_list", False),
+        "payment": ("str_list", False),
+        "service": ("str_list", False),
+        "phishing": ("str_list", False),
+    },
+}
+_BRANDS_TOP_LEVEL = frozenset({"version", "brand", "lists", "keywords"})
+
+
+@dataclass(frozen=True, slots=True)
+class BrandList:
+    """A validated brands.toml: its version and its parsed content (for `DomainAnalyzer.from_toml`)."""
+
+    version: str  # declared version + content hash
+    data: Mapping[str, Any]
+
+    @property
+    def brand_count(self) -> int:
+        return len(self.data.get("brand", ()))
+
+
+def _check_fields(table: Mapping[str, Any], schema: Mapping[str, tuple[str, bool]], where: str) -> None:
+    unknown = sorted(set(table) - set(schema))
+    if unknown:
+        raise RulePackError(f"{where}: unknown key(s) {unknown}")
+    for key, (kind, required) in schema.items():
+        if key not in table:
+            if required:
+                raise RulePackError(f"{where}.{key}: missing")
+            continue
+        value = table[key]
+        if kind == "str_list":
+            _str_list(value, f"{where}.{key}")
+        elif kind == "str" and (not isinstance(value, str) or not value.strip()):
+            raise RulePackError(f"{where}.{key}: must be a non-empty string")
+        elif kind == "bool" and not isinstance(value, bool):
+            raise RulePackError(f"{where}.{key}: must be true or false")
+        elif kind == "kind" and value not in BRAND_KINDS:
+            raise RulePackError(f"{where}.{key}: must be one of {list(BRAND_KINDS)}, got {value!r}")
+
+
+def parse_brands(content: str) -> BrandList:
+    """Parse and validate brands.toml `content` against `BRANDS_SCHEMA`; errors name the bad key."""
+    try:
+        data = tomllib.loads(content)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulePackError(f"invalid TOML: {exc}") from None
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        raise RulePackError("version: must be a non-empty string")
+    unknown = sorted(set(data) - _BRANDS_TOP_LEVEL)
+    if unknown:
+        raise RulePackError(f"unknown top-level key(s) {unknown}")
+    brands = data.get("brand")
+    if not isinstance(brands, list) or not brands:
+        raise RulePackError("brand: need at least one [[brand]]")
+    names: set[str] = set()
+    for index, brand in enumerate(brands):
+        where = f"brand[{index}]"
+        if not isinstance(brand, dict):
+            raise RulePackError(f"{where}: must be a table")
+        if isinstance(brand.get("name"), str):
+            where = f"brand[{index}] ({brand['name']})"
+        _check_fields(brand, BRANDS_SCHEMA["brand"], where)
+        if brand["name"] in names:
+            raise RulePackError(f"{where}.name: duplicated")
+        names.add(brand["name"])
+    for section in ("lists", "keywords"):
+        if section in data:
+            if not isinstance(data[section], dict):
+                raise RulePackError(f"{section}: must be a table")
+            _check_fields(data[section], BRANDS_SCHEMA[section], section)
+    return BrandList(version=content_version(version, content), data=data)
+
+
+def load_brands(path: str | Path | None = None) -> BrandList:
+    """Read and validate the brand list at `path` (default: the list shipped with the package)."""
+    source = Path(path) if path is not None else DEFAULT_BRANDS_PATH
+    return parse_brands(source.read_text(encoding="utf-8"))
