@@ -85,6 +85,8 @@ class Settings:
     shadow_rules_path: str = ""
     shadow_model_path: str = ""
     shadow_name: str = ""  # default: derived from the candidate's rules and model versions
+    # /metrics quality gauges (api/quality_metrics.py) are recomputed from the database at most this often.
+    quality_metrics_cache_s: float = 60.0
     secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
     log_level: str = "INFO"
     environment: str = "development"
