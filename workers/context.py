@@ -17,6 +17,7 @@ from moderation.db import make_engine, make_session_factory
 from moderation.settings import Settings
 from workers.queues import make_redis, score_queue, webhook_queue
 from workers.scoring import Scorer
+from workers.shadow import wrap_for_shadow
 from workers.signals import Signals
 
 
@@ -53,7 +54,8 @@ def build_context(settings: Settings, scorer: Scorer | None = None) -> WorkerCon
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
-        scorer=scorer if scorer is not None else load_scorer(settings),
+        # With VIGIE_SHADOW_* set, a wrapper also scores with the candidate (workers/shadow.py).
+        scorer=wrap_for_shadow(settings, scorer if scorer is not None else load_scorer(settings)),
         redis=redis,
         score_queue=score_queue(redis, settings),
         webhook_queue=webhook_queue(redis, settings),

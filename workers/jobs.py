@@ -22,6 +22,7 @@ from workers.context import WorkerContext, current_context
 from workers.delivery import DeliveryResult, deliver_event
 from workers.queues import enqueue_webhooks
 from workers.scoring import Outcome, score_and_record, score_and_record_many
+from workers.shadow import ShadowScorer
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ def deliver_webhooks(event_ids: Sequence[str]) -> dict[str, int]:
 
 
 def _after_record(ctx: WorkerContext, outcomes: Sequence[Outcome]) -> None:
+    if isinstance(ctx.scorer, ShadowScorer):
+        # The active verdicts are committed; the candidate's go in their own transaction (never raises).
+        ctx.scorer.record_pending(ctx.session_factory, outcomes)
     if len(outcomes) > 1:
         # One line per batch: a line per item costs more than scoring it at batch throughput.
         statuses: dict[str, int] = {}

@@ -7,6 +7,7 @@ from alembic import context
 from moderation import (
     model_registry_models,  # noqa: F401 - registers the model registry on Base
     review_models,  # noqa: F401 - registers the review tables on Base
+    shadow_models,  # noqa: F401 - registers the shadow assessments on Base
     signal_models,  # noqa: F401 - registers the signals' block list on Base
     user_models,  # noqa: F401 - registers the user-side tables on Base
 )
