@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, String, Text
+from sqlalchemy import Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from moderation.clock import utcnow
@@ -27,7 +27,17 @@ class ModelVersion(Base):
     """
 
     __tablename__ = "model_versions"
-    __table_args__ = (Index("ix_model_versions_kind_status", "kind", "status"),)
+    __table_args__ = (
+        Index("ix_model_versions_kind_status", "kind", "status"),
+        # At most one active model per kind, whatever two concurrent promotions do.
+        Index(
+            "uq_model_versions_one_active",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
 
     version: Mapped[str] = mapped_column(String(100), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))  # text | url

@@ -39,10 +39,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("model_versions", schema=None) as batch_op:
         batch_op.create_index("ix_model_versions_kind_status", ["kind", "status"], unique=False)
+        batch_op.create_index(
+            "uq_model_versions_one_active",
+            ["kind"],
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table("model_versions", schema=None) as batch_op:
+        batch_op.drop_index("uq_model_versions_one_active")
         batch_op.drop_index("ix_model_versions_kind_status")
     op.drop_table("model_versions")
