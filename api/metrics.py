@@ -8,16 +8,31 @@ loopback (see api.auth), so exposing the app through a proxy does not open /metr
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
+from flask.blueprints import BlueprintSetupState
 
 from api.auth import admin_or_loopback
-from api.services import services
+from api.quality_metrics import QualityMetrics
+from api.services import EXTENSION_KEY, Services, services
 
 bp = Blueprint("metrics", __name__)
+QUALITY_KEY = "vigie.quality_metrics"
+
+
+@bp.record_once
+def _install_quality_metrics(state: BlueprintSetupState) -> None:
+    svc: Services = state.app.extensions[EXTENSION_KEY]
+    state.app.extensions[QUALITY_KEY] = QualityMetrics(
+        svc.session_factory, svc.settings.quality_metrics_cache_s
+    )
 
 
 @bp.get("/metrics")
 @admin_or_loopback
 def metrics() -> Response:
-    """Prometheus text format, aggregated over every gunicorn worker in multiprocess mode."""
-    return services().metrics.exposition()
+    """Prometheus text format, aggregated over every gunicorn worker in multiprocess mode, followed
+    by the quality gauges (computed from the database, cached; see api.quality_metrics)."""
+    response = services().metrics.exposition()
+    quality: QualityMetrics = current_app.extensions[QUALITY_KEY]
+    response.set_data(response.get_data() + quality.exposition())
+    return response
