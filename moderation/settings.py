@@ -39,6 +39,11 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     max_text_chars: int = 20_000
     rate_limit_per_minute: int = 6000
+    # API keys are checked against the database at most once per this many seconds per process
+    # (a revocation takes effect within it); 0 checks every request.
+    auth_cache_ttl_s: float = 30.0
+    # POST /v1/messages/batch and /v1/listings/batch accept at most this many items.
+    batch_max_items: int = 100
     sync_budget_ms: int = 300
     # A submission still `queued` after this long is re-enqueued by the sweeper.
     sweeper_stale_after_s: float = 30.0
