@@ -62,6 +62,10 @@ class Settings:
     webhook_backoff_base_s: float = 2.0
     # `vigie purge`: personal data of submissions older than this is erased (verdicts are kept).
     retention_days: int = 30
+    # Nightly retraining from moderator labels (workers/nightly.py): workers run RQ's scheduler and
+    # a job retrains at this hour (UTC), promoting the candidate only through the registry's gate.
+    nightly_retrain: bool = False
+    nightly_retrain_hour_utc: int = 3
     # Fault injection for tests only: score_submission sleeps this long before recording.
     debug_job_delay_s: float = 0.0
     # Review queue: how long a claim lasts without activity, and how long a decision can be undone.
