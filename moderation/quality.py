@@ -316,9 +316,9 @@ def quality_report(
 
 
 def psi_level(value: float | None) -> str:
-    """'stable', 'watch' or 'alert' for a PSI (the console's badge colour); 'n/a' when not computed."""
+    """'stable', 'watch' or 'alert' for a PSI (the console's badge colour); 'none' when not computed."""
     if value is None:
-        return "n/a"
+        return "none"
     if value >= PSI_ALERT:
         return "alert"
     return "watch" if value >= PSI_WATCH else "stable"

@@ -7,7 +7,7 @@ presentation attributes (the CSP forbids inline styles) and autoescape every lab
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 WIDTH, HEIGHT, PAD = 640, 200, 32
 
@@ -59,3 +59,64 @@ def bars(
         Bar(label=label, value=value, width=round(usable * value / top, 1), y=i * row_height, text=text)
         for i, (label, value, text) in enumerate(rows)
     ]
+
+
+@dataclass(frozen=True)
+class DriftSeries:
+    name: str
+    colour: str
+    points: str  # "x,y ..." of the weeks that have a PSI (weeks with too few assessments are skipped)
+    dots: list[tuple[float, float, str]]
+
+
+@dataclass(frozen=True)
+class DriftChart:
+    series: list[DriftSeries]
+    max_value: float
+    threshold: float
+    threshold_y: float
+    ticks: list[tuple[float, str]]  # x, week label
+
+
+# Colour-blind-safe pair (Okabe-Ito), then more of the same palette for further kinds.
+SERIES_COLOURS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9")
+
+
+def drift_chart(
+    weeks: list[date], series: list[tuple[str, list[float | None]]], threshold: float
+) -> DriftChart:
+    """PSI per week for each named series, against a horizontal line at the alert `threshold`.
+
+    The y scale always shows the threshold with some room above it, so a calm chart reads as calm
+    instead of magnifying noise to full height."""
+    top = max([threshold * 1.5, *(v for _, values in series for v in values if v is not None)])
+    n = max(1, len(weeks) - 1)
+
+    def x_of(i: int) -> float:
+        return round(PAD + (WIDTH - 2 * PAD) * i / n, 1)
+
+    def y_of(v: float) -> float:
+        return round(HEIGHT - PAD - (HEIGHT - 2 * PAD) * v / top, 1)
+
+    out = []
+    for k, (name, values) in enumerate(series):
+        dots = [
+            (x_of(i), y_of(v), f"{name} {weeks[i]:%d/%m} : PSI {v:.3f}")
+            for i, v in enumerate(values)
+            if v is not None
+        ]
+        out.append(
+            DriftSeries(
+                name=name,
+                colour=SERIES_COLOURS[k % len(SERIES_COLOURS)],
+                points=" ".join(f"{x},{y}" for x, y, _ in dots),
+                dots=dots,
+            )
+        )
+    return DriftChart(
+        series=out,
+        max_value=round(top, 2),
+        threshold=threshold,
+        threshold_y=y_of(threshold),
+        ticks=[(x_of(i), f"{w:%d/%m}") for i, w in enumerate(weeks)],
+    )

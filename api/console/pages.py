@@ -14,7 +14,7 @@ from api.console.blueprint import bp, current_moderator, login_required
 from api.console.highlight import Segment, segments
 from api.review import enqueue_pending_webhooks, review_problem
 from api.services import services
-from moderation import audit, decisions, review, review_stats
+from moderation import audit, decisions, quality, review, review_stats
 from moderation.case_file import Span, build_case_file, evidence_spans, personal_spans
 from moderation.clock import utcnow
 from moderation.decisions import REASONS, InvalidDecision, UndoExpired
@@ -314,7 +314,8 @@ def reveal(item_id: str) -> Response:
 @bp.get("/stats")
 @login_required
 def stats() -> str:
-    """Queue size over time, decisions per category, per-rule precision (inline SVG charts)."""
+    """Queue size over time, decisions per category, per-rule precision (inline SVG charts), and the
+    quality dashboard: precision per rule and per version, weekly score drift (moderation.quality)."""
     db = services().session()
     now = utcnow()
     series = review_stats.queue_size_series(db, now)
@@ -328,8 +329,18 @@ def stats() -> str:
     precision_rows = [
         (r.code, r.precision, f"{r.precision:.0%} ({r.scam}/{r.labelled})") for r in precision[:40]
     ]
+    report = quality.quality_report(db, now)
     return render_template(
         "console/stats.html",
+        quality=report,
+        drift=charts.drift_chart(
+            report.weeks,
+            [(k.kind, [w.psi_previous for w in k.weeks]) for k in report.drift],
+            quality.PSI_ALERT,
+        ),
+        psi_level=quality.psi_level,
+        psi_alert=quality.PSI_ALERT,
+        min_week_count=quality.MIN_WEEK_COUNT,
         moderator=current_moderator(),
         line=charts.line_chart(series),
         category_bars=charts.bars(category_rows),
