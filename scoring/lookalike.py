@@ -16,209 +16,32 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import ahocorasick
 
+from scoring.brand_index import MIN_FUZZY_TOKEN, TWO_EDITS_FROM, Brand, BrandIndex
+from scoring.domain_signal import DomainLists, DomainSignal, under_any
 from scoring.domains import (
     ParsedUrl,
     decode_idna,
     defang,
     is_ip_literal,
-    is_under,
     normalize_host,
     parse_url,
     split_host,
 )
+from scoring.skeleton import fold_accents, skeleton
 from scoring.types import Category
-
-# Tokens shorter than this are only matched whole: one edit away from "ups" or "caf" is half the dictionary.
-MIN_FUZZY_TOKEN = 5
-# From this length a brand token tolerates two edits ("creditagricol", "labanqepostale").
-TWO_EDITS_FROM = 9
+from scoring.typos import classify_edit, damerau_levenshtein
+from scoring.url_shape import UrlShapes, hosted_by_anyone
 
 _PART_SPLIT = re.compile(r"[-_.+]+")
 _LOCAL_SPLIT = re.compile(r"[-_.+\d]+")
-_VOWELS = frozenset("aeiouy")
-_STANDARD_PORTS = frozenset({80, 443})
-
-
-@dataclass(frozen=True)
-class DomainSignal:
-    """One finding about a link or a sender domain. `weight` is in [0, 1] before fusion.
-
-    `detail` always has "domain" (registrable domain), "brand" (brand name or None) and "technique".
-    """
-
-    code: str
-    category: Category
-    weight: float
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Brand:
-    """A protected brand: the labels impostors imitate and the domains it really owns."""
-
-    name: str
-    tokens: tuple[str, ...]
-    domains: tuple[str, ...]
-    kind: str = "platform"
-    # Tokens that are everyday words ("apple", "orange"): they count only next to a service/scam word.
-    context: frozenset[str] = frozenset()
-    # Tokens that are first names ("lydia", "ameli"): whole words in hosts, need context in e-mail locals.
-    names: frozenset[str] = frozenset()
-    # Worldwide brand with many honest country domains (google.ca, amazon.de).
-    worldwide: bool = False
-    # Words that, next to a context/short token, make it the brand ("apple" + "icloud", "orange" + "sms").
-    context_words: tuple[str, ...] = ()
-
-    def token_class(self, token: str) -> str:
-        """ "short" (< 5 chars), "context", "name" or "plain": how much evidence the token needs."""
-        if len(token) < MIN_FUZZY_TOKEN:
-            return "short"
-        if token in self.context:
-            return "context"
-        if token in self.names:
-            return "name"
-        return "plain"
-
-
-# --- confusable skeleton -------------------------------------------------------------------------------
-
-# After Unicode confusables are folded to ASCII, these fold the ASCII look-alikes a domain can carry
-# (TR39 keeps "0" and "o" apart because it is case-sensitive; domain names are not).
-_ASCII_FOLD = str.maketrans(
-    {
-        "0": "o",
-        "1": "l",
-        "i": "l",
-        "|": "l",
-        "!": "l",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "$": "s",
-        "@": "a",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-    }
-)
-_MULTI_FOLD = (("rn", "m"), ("vv", "w"), ("ii", "u"))
-
-
-@lru_cache(maxsize=1)
-def _confusable_map() -> dict[str, str]:
-    """Single non-ASCII character → ASCII letter/digit it is confusable with (Unicode confusables data)."""
-    # Imported here: the module loads a large JSON table, which must not happen at import time.
-    from confusable_homoglyphs import confusables
-
-    table: dict[str, str] = {}
-    for key, entries in confusables.confusables_data.items():
-        for entry in entries:
-            glyph = entry["c"]
-            if key.isascii() and len(key) == 1 and key.isalnum() and len(glyph) == 1 and not glyph.isascii():
-                table.setdefault(glyph, key.lower())
-            elif (
-                len(key) == 1
-                and not key.isascii()
-                and glyph.isascii()
-                and len(glyph) == 1
-                and glyph.isalnum()
-            ):
-                table.setdefault(key, glyph.lower())
-    return table
-
-
-@lru_cache(maxsize=65536)
-def skeleton(text: str) -> str:
-    """Visual skeleton of a domain label: equal skeletons look alike (`раураl`, `paypaI`, `pay-pal` → same).
-
-    NFKC + casefold, Unicode confusables to ASCII, accents dropped, ASCII look-alikes folded
-    (0→o, 1/i/l→l, rn→m...), hyphens removed.
-    """
-    table = _confusable_map()
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(table.get(ch, ch) for ch in text)
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    text = text.translate(_ASCII_FOLD).replace("-", "")
-    for old, new in _MULTI_FOLD:
-        text = text.replace(old, new)
-    return text
-
-
-def fold_accents(text: str) -> str:
-    """Lowercase without accents ("sécurisé" → "securise"), for keyword matching."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
-# --- edit distance ---------------------------------------------------------------------------------------
-
-
-def damerau_levenshtein(a: str, b: str, max_distance: int) -> int:
-    """Optimal-string-alignment distance, or `max_distance + 1` as soon as it is certain to exceed it."""
-    if abs(len(a) - len(b)) > max_distance:
-        return max_distance + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > max_distance:
-            return max_distance + 1
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
-_KEYBOARD_ROWS = ("azertyuiop", "qsdfghjklm", "wxcvbn", "qwertyuiop", "asdfghjkl", "zxcvbnm")
-
-
-@lru_cache(maxsize=1)
-def _keyboard_neighbours() -> dict[str, frozenset[str]]:
-    # AZERTY and QWERTY rows: a French user mistypes on the first, scam kits are written on both.
-    near: dict[str, set[str]] = {}
-    for row in _KEYBOARD_ROWS:
-        for i, ch in enumerate(row):
-            near.setdefault(ch, set()).update(row[max(0, i - 1) : i] + row[i + 1 : i + 2])
-    return {k: frozenset(v) for k, v in near.items()}
-
-
-def classify_edit(candidate: str, target: str) -> str:
-    """Name the single edit that turns `target` into `candidate` (for a human-readable technique)."""
-    if len(candidate) == len(target) - 1:
-        return "missing_letter"
-    if len(candidate) == len(target) + 1:
-        for i, ch in enumerate(candidate):
-            if i >= len(target) or ch != target[i]:
-                doubled = (i > 0 and candidate[i - 1] == ch) or (
-                    i + 1 < len(candidate) and candidate[i + 1] == ch
-                )
-                return "doubled_letter" if doubled else "extra_letter"
-        return "extra_letter"
-    diffs = [i for i, (x, y) in enumerate(zip(candidate, target, strict=False)) if x != y]
-    if len(diffs) == 2 and diffs[1] == diffs[0] + 1:
-        return "transposition"
-    if len(diffs) != 1:
-        return "edit"
-    x, y = candidate[diffs[0]], target[diffs[0]]
-    if bin(ord(x) ^ ord(y)).count("1") == 1:
-        return "bitflip"
-    if x in _VOWELS and y in _VOWELS:
-        return "vowel_swap"
-    if x in _keyboard_neighbours().get(y, frozenset()):
-        return "keyboard_typo"
-    return "substitution"
 
 
 # Technique → weight of the spoofed_domain signal. Deliberate, visual imitations weigh most; a plain
@@ -262,149 +85,6 @@ class _BrandHit:
         return other is None or self.weight > other.weight
 
 
-class BrandIndex:
-    """Brand tokens indexed so that checking a word costs O(its length), whatever the number of brands.
-
-    Exact tokens and confusable skeletons are dict look-ups; edit distance goes through a
-    symmetric-deletion index (every token skeleton with one or two letters deleted), so only the rare
-    real candidates are verified with Damerau-Levenshtein; substrings go through one Aho-Corasick pass.
-    """
-
-    def __init__(self, brands: Iterable[Brand]) -> None:
-        self.brands = tuple(brands)
-        self.exact: dict[str, Brand] = {}
-        self.by_skeleton: dict[str, tuple[Brand, str]] = {}
-        self.deletions: dict[str, list[tuple[str, str, Brand]]] = {}
-        self.domains: dict[str, Brand] = {}
-        self._anywhere = ahocorasick.Automaton()
-        self._embedded = ahocorasick.Automaton()
-        for brand in self.brands:
-            for token in brand.tokens:
-                flat = token.replace("-", "").lower()
-                skel = skeleton(flat)
-                self.exact.setdefault(flat, brand)
-                self.by_skeleton.setdefault(skel, (brand, flat))
-                if len(flat) >= MIN_FUZZY_TOKEN:
-                    depth = 2 if len(flat) >= TWO_EDITS_FROM else 1
-                    for variant in _deletions(skel, depth):
-                        self.deletions.setdefault(variant, []).append((skel, flat, brand))
-                    self._anywhere.add_word(skel, (skel, brand, flat))
-            for domain in brand.domains:
-                self.domains.setdefault(domain, brand)
-                if "." in domain:
-                    self._embedded.add_word(domain, (domain, brand))
-        lengths = [len(key) for values in self.deletions.values() for key, _, _ in values] or [0]
-        self._min_len, self._max_len = min(lengths), max(lengths)
-        # Message streams repeat the same hosts: memoize per index (bounded, values are immutable).
-        self.match_word = lru_cache(maxsize=32768)(self.match_word)  # type: ignore[method-assign]
-        for automaton in (self._anywhere, self._embedded):
-            if len(automaton) == 0:
-                automaton.add_word("\x00", None)  # pyahocorasick cannot finalize an empty automaton
-            automaton.make_automaton()
-
-    def match_word(self, word: str) -> tuple[Brand, str, str, int] | None:
-        """Match one word (hyphens ignored) against brand tokens: (brand, token, technique, distance).
-
-        technique: "exact", "homoglyph" (ASCII look-alike skeleton), "idn_homograph" (non-ASCII),
-        an edit name from `classify_edit`, "two_edits" or "homoglyph_typo".
-        """
-        flat = word.replace("-", "")
-        if not flat:
-            return None
-        if flat in self.exact:
-            return self.exact[flat], flat, "exact", 0
-        skel = skeleton(flat)
-        if skel in self.by_skeleton:
-            brand, token = self.by_skeleton[skel]
-            return brand, token, "idn_homograph" if not flat.isascii() else "homoglyph", 0
-        if len(skel) < MIN_FUZZY_TOKEN - 1 or len(skel) > 40:
-            return None
-        best: tuple[Brand, str, str, int] | None = None
-        seen: set[str] = set()
-        if not self._min_len - 2 <= len(skel) <= self._max_len + 2:
-            return None
-        # Two deletions only where a two-edit token (9+ letters) can be within reach.
-        depth = 2 if TWO_EDITS_FROM - 2 <= len(skel) <= self._max_len + 2 else 1
-        for variant in _deletions(skel, depth):
-            for token_skel, token, brand in self.deletions.get(variant, ()):
-                if token_skel in seen:
-                    continue
-                seen.add(token_skel)
-                limit = 2 if len(token) >= TWO_EDITS_FROM else 1
-                distance = damerau_levenshtein(skel, token_skel, limit)
-                if distance > limit or (best is not None and distance >= best[3]):
-                    continue
-                if distance == 2:
-                    technique = "two_edits"
-                elif flat.isascii() and damerau_levenshtein(flat, token, 1) == 1:
-                    technique = classify_edit(flat, token)
-                else:
-                    technique = "homoglyph_typo"
-                best = (brand, token, technique, distance)
-        return best
-
-    def find_inside(self, text: str) -> list[tuple[Brand, str]]:
-        """Brand tokens of 5+ characters anywhere in the skeleton of `text`: (brand, token)."""
-        return [(brand, token) for _, (_, brand, token) in self._anywhere.iter(skeleton(text))]
-
-    def find_embedded_domain(self, host: str, registrable: str) -> tuple[Brand, str] | None:
-        """A brand's real domain written inside a host that is not under it: in the subdomain part
-        (`leboncoin.fr.evil.com`) or glued to the registrable label (`paypal.com-receive.money`)."""
-        registrable_start = len(host) - len(registrable)
-        for end, value in self._embedded.iter(host):
-            if value is None:
-                continue
-            domain, brand = value
-            start = end - len(domain) + 1
-            before = host[start - 1] if start > 0 else "."
-            after = host[end + 1] if end + 1 < len(host) else ""
-            in_subdomain = end < registrable_start - 1 and after == "."
-            if before in ".-" and (in_subdomain or after == "-") and not is_under(host, domain):
-                return brand, domain
-        return None
-
-
-def _deletions(word: str, depth: int) -> set[str]:
-    """`word` and every string obtained by deleting up to `depth` characters (symmetric-delete index)."""
-    out = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        out |= frontier
-    return out
-
-
-@dataclass(frozen=True)
-class DomainLists:
-    """Non-brand lists from brands.toml, normalized."""
-
-    allow: frozenset[str] = frozenset()
-    shorteners: frozenset[str] = frozenset()
-    free_hosting: frozenset[str] = frozenset()
-    free_mail: frozenset[str] = frozenset()
-    suspicious_tlds: frozenset[str] = frozenset()
-    delivery_words: tuple[str, ...] = ()
-    payment_words: tuple[str, ...] = ()
-    service_words: frozenset[str] = frozenset()
-    phishing_words: tuple[str, ...] = ()
-
-
-def _under_any(host: str, domains: frozenset[str]) -> str | None:
-    """The entry of `domains` that `host` is (or is a subdomain of), walking labels right to left."""
-    labels = host.split(".")
-    for i in range(len(labels) - 1, -1, -1):
-        candidate = ".".join(labels[i:])
-        if candidate in domains:
-            return candidate
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Keywords:
-    delivery: tuple[str, ...]
-    payment: tuple[str, ...]
-
-
 class DomainAnalyzer:
     """Assesses links and sender addresses against protected brands and risky URL shapes.
 
@@ -433,10 +113,7 @@ class DomainAnalyzer:
         if len(self._keywords) == 0:
             self._keywords.add_word("\x00", ("none", "\x00"))  # an empty automaton cannot be built
         self._keywords.make_automaton()
-        self._phishing_words = ahocorasick.Automaton()
-        for word in base.phishing_words or ("\x00",):
-            self._phishing_words.add_word(word, word)
-        self._phishing_words.make_automaton()
+        self._shapes = UrlShapes(base)
         self._service_words = ahocorasick.Automaton()
         for word in base.service_words:
             if len(word) >= MIN_FUZZY_TOKEN:
@@ -519,7 +196,7 @@ class DomainAnalyzer:
         signals.extend(self._signals_for_hit(hit or path_hit, domain, parsed.host, "url"))
         if hit is None:
             signals.extend(self._keyword_only_signals(parsed.unicode_host, domain, "url"))
-        signals.extend(self._shape_signals(parsed, domain, brand_found=hit is not None))
+        signals.extend(self._shapes.signals(parsed, domain, brand_found=hit is not None))
         return signals
 
     def assess_email(self, address: str) -> list[DomainSignal]:
@@ -534,7 +211,7 @@ class DomainAnalyzer:
             return []
         domain = split_host(host).registrable
         local = fold_accents(local)
-        freemail = _under_any(host, self.lists.free_mail)
+        freemail = under_any(host, self.lists.free_mail)
         if freemail is not None:
             claim = self._local_part_hit(local, "freemail_brand_claim")
             return self._signals_for_hit(claim, domain, host, "email", extra_text=local) if claim else []
@@ -550,10 +227,10 @@ class DomainAnalyzer:
     def _allowed(self, host: str) -> bool:
         if not host or is_ip_literal(host):
             return False
-        base = _under_any(host, self.lists.free_hosting)
-        if base is not None and _hosted_by_anyone(host, base):
+        base = under_any(host, self.lists.free_hosting)
+        if base is not None and hosted_by_anyone(host, base):
             return False
-        return _under_any(host, self.allow) is not None
+        return under_any(host, self.allow) is not None
 
     def _host_brand_hit(self, host: str, unicode_host: str) -> _BrandHit | None:
         """The strongest brand imitation in a host that is not allowed."""
@@ -568,7 +245,7 @@ class DomainAnalyzer:
             return best
         # Context comes from the labels someone chose, not from the public suffix ("fr" is a service word).
         own_labels = decode_idna(host[: len(host) - len(parts.suffix)].rstrip("."))
-        hosting = _under_any(host, self.lists.free_hosting)
+        hosting = under_any(host, self.lists.free_hosting)
         if hosting is not None and host != hosting:
             own_labels = decode_idna(host[: len(host) - len(hosting)].rstrip("."))
         has_context = _Context(self._has_context(own_labels), fold_accents(own_labels))
@@ -776,68 +453,6 @@ class DomainAnalyzer:
                 )
         return signals
 
-    def _shape_signals(self, parsed: ParsedUrl, domain: str, brand_found: bool) -> list[DomainSignal]:
-        """Brand-independent URL risk: shorteners, IP hosts, free hosting, odd labels, suspicious TLDs..."""
-        host = parsed.host
-        out: list[DomainSignal] = []
-
-        def add(code: str, category: Category, weight: float, technique: str, **extra: Any) -> None:
-            out.append(
-                DomainSignal(
-                    code, category, weight, {"domain": domain, "brand": None, "technique": technique, **extra}
-                )
-            )
-
-        shortener = _under_any(host, self.lists.shorteners)
-        if shortener is not None:
-            add("url.shortener", Category.URL_SHORTENER, 0.4, "shortener", shortener=shortener)
-            return out
-        if is_ip_literal(host):
-            add("url.ip_host", Category.PHISHING_LINK, 0.55, "ip_literal")
-        else:
-            hosting = _under_any(host, self.lists.free_hosting)
-            if hosting is not None and _hosted_by_anyone(host, hosting):
-                add("url.free_hosting", Category.PHISHING_LINK, 0.3, "free_hosting", hosting=hosting)
-            parts = split_host(host)
-            tld = parts.suffix.rsplit(".", 1)[-1]
-            if tld in self.lists.suspicious_tlds:
-                add("url.suspicious_tld", Category.PHISHING_LINK, 0.15, "suspicious_tld", tld=tld)
-            label = decode_idna(parts.label)
-            if label.count("-") >= 3 or sum(ch.isdigit() for ch in label) >= 5:
-                add("url.odd_label", Category.PHISHING_LINK, 0.15, "hyphens_or_digits")
-            if _looks_random(label):
-                add("url.random_label", Category.PHISHING_LINK, 0.2, "random_label")
-            if len(host) > 60:
-                add("url.long_host", Category.PHISHING_LINK, 0.3 if len(host) > 120 else 0.15, "long_host")
-            if parts.subdomain.count(".") >= 3:
-                add("url.deep_subdomains", Category.PHISHING_LINK, 0.15, "deep_subdomains")
-            if not brand_found and host != parsed.unicode_host:
-                add("url.idn", Category.PHISHING_LINK, 0.3, "idn_no_brand")
-        if parsed.userinfo:
-            add("url.userinfo", Category.PHISHING_LINK, 0.5, "userinfo")
-        if parsed.port is not None and parsed.port not in _STANDARD_PORTS:
-            add("url.port", Category.PHISHING_LINK, 0.15, "non_standard_port", port=parsed.port)
-        host_words = {w for _, w in self._phishing_words.iter(host)} if self.lists.phishing_words else set()
-        if host_words:
-            add(
-                "url.phishing_words_host",
-                Category.PHISHING_LINK,
-                0.3,
-                "phishing_words",
-                words=sorted(host_words),
-            )
-        elif parsed.path and self.lists.phishing_words:
-            path_words = {w for _, w in self._phishing_words.iter(fold_accents(parsed.path))}
-            if path_words:
-                add(
-                    "url.phishing_words_path",
-                    Category.PHISHING_LINK,
-                    0.1,
-                    "phishing_words",
-                    words=sorted(path_words),
-                )
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class _Context:
@@ -886,30 +501,6 @@ def _weight_cap(brand: Brand, token: str, technique: str, position: str, suffix:
     return 1.0
 
 
-def _hosted_by_anyone(host: str, base: str) -> bool:
-    """True when `host` serves pages anyone can publish: a site under a free-hosting base
-    (`x.weebly.com`), or a host that publishes by path (`sites.google.com/view/x`, `docs.google.com`)."""
-    if host != base and host != "www." + base:
-        return True
-    return split_host(base).registrable != base
-
-
-def _looks_random(label: str) -> bool:
-    """Machine-made labels (`xj3k9qwzt`, `a8f3e1c9b2`): few vowels, long consonant runs, mixed digits."""
-    if len(label) < 8 or not label.isascii():
-        return False
-    letters = [ch for ch in label if ch.isalpha()]
-    if not letters:
-        return False
-    vowel_ratio = sum(ch in _VOWELS for ch in letters) / len(letters)
-    run = longest = 0
-    for ch in label:
-        run = run + 1 if ch.isalpha() and ch not in _VOWELS else 0
-        longest = max(longest, run)
-    digits = sum(ch.isdigit() for ch in label)
-    return vowel_ratio < 0.2 or longest >= 5 or (digits >= 3 and len(letters) >= 3 and "-" not in label)
-
-
 @lru_cache(maxsize=1)
 def _default_analyzer() -> DomainAnalyzer:
     text = resources.files("scoring").joinpath("rules", "brands.toml").read_text(encoding="utf-8")
@@ -922,4 +513,15 @@ def load_brands_version() -> str:
     return str(tomllib.loads(text).get("version", "unknown"))
 
 
-__all__: Sequence[str] = ["Brand", "BrandIndex", "DomainAnalyzer", "DomainLists", "DomainSignal", "skeleton"]
+__all__: Sequence[str] = [
+    "TWO_EDITS_FROM",
+    "Brand",
+    "BrandIndex",
+    "DomainAnalyzer",
+    "DomainLists",
+    "DomainSignal",
+    "classify_edit",
+    "damerau_levenshtein",
+    "fold_accents",
+    "skeleton",
+]
