@@ -38,11 +38,15 @@ _current: WorkerContext | None = None
 
 
 def load_scorer(settings: Settings) -> Scorer:
-    """Load the scoring model named by `settings.model_path` (the shipped artifact when empty)."""
+    """Load the scorer: text model from `settings.model_path`, else the registry's active model
+    (cached under the data dir, hash-checked), else the shipped artifact."""
+    from moderation.model_registry import serving_model_path
     from scoring.engine import Scorer as EngineScorer
 
-    if settings.model_path:
-        return EngineScorer.load(settings.model_path)
+    registry_path = None if settings.model_path else serving_model_path(settings, "text")
+    model_path = settings.model_path or (str(registry_path) if registry_path else None)
+    if model_path:
+        return EngineScorer.load(model_path)
     return EngineScorer.load()
 
 

@@ -96,12 +96,19 @@ def run_worker(
     if settings.dispatch == "batched" and not burst:
         threads.append(start_dispatcher_thread(ctx.session_factory, ctx.score_queue, settings))
     worker = make_worker(ctx, worker_class)
+    nightly = settings.nightly_retrain and not burst
+    if nightly:
+        from workers.nightly import schedule_next
+
+        schedule_next(ctx.score_queue, settings)
     try:
         # Round robin: a scoring backlog must not starve webhook deliveries (RQ's default always
         # serves the first queue first).
         return bool(
             worker.work(
                 burst=burst,
+                # RQ's scheduler enqueues jobs scheduled with `enqueue_at` (the nightly retraining).
+                with_scheduler=nightly,
                 logging_level=settings.log_level.upper(),
                 dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
             )

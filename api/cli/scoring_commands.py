@@ -91,8 +91,22 @@ PROVENANCE = {
 @click.option(
     "--output-dir", type=click.Path(path_type=Path), default=None, help="Default: scoring/artifacts."
 )
-def train(corpus_dir: Path, public_data: Path, no_public: bool, output_dir: Path | None) -> None:
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Train on fixtures + moderator labels from the database and register a candidate in the model "
+    "registry instead of writing artifacts (same as `vigie model train`).",
+)
+@click.option("--promote", is_flag=True, help="With --labels: promote the candidate when the gate passes.")
+def train(
+    corpus_dir: Path, public_data: Path, no_public: bool, output_dir: Path | None, labels: bool, promote: bool
+) -> None:
     """Retrain the text and URL models and write their artifacts (same inputs, same files)."""
+    if labels:
+        from api.cli.model_commands import run_label_training
+
+        run_label_training(corpus_dir, promote)
+        return
     from scoring import training
     from scoring.model import ARTIFACTS_DIR, TextModel, UrlModel, write_artifact
 
