@@ -103,7 +103,7 @@ class QualityCollector(Collector):
 
     def __init__(
         self,
-        session_factory: sessionmaker[Session],
+        session_factory: Callable[[], Session],
         ttl_s: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

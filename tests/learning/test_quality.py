@@ -5,18 +5,24 @@ the console statistics page and the /metrics gauges built on them."""
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
+from prometheus_client import CollectorRegistry
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.quality_metrics import QualityCollector
 from moderation.clock import utcnow
+from moderation.db import make_session_factory
 from moderation.models import Assessment, Submission
 from moderation.moderators import create_moderator
 from moderation.quality import (
@@ -287,3 +293,34 @@ def test_metrics_expose_quality_gauges_and_cache_them(seed: Seed, make_app: Call
     # ...and does in an app whose period is zero (every scrape recomputes).
     fresh = make_app(quality_metrics_cache_s=0.0).test_client().get("/metrics").get_data(as_text=True)
     assert _gauge(fresh, "vigie_rule_precision", rule="rule.b") == 0.5
+
+
+def test_collector_recomputes_after_its_period_and_keeps_the_last_figures_when_the_database_fails(
+    seed: Seed, session_factory: sessionmaker[Session], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed_precision_case(seed, utcnow())
+    clock = [0.0]
+    broken_engine = create_engine(f"sqlite:///{tmp_path / 'no-tables.sqlite3'}")
+    broken = make_session_factory(broken_engine)
+    factory = [session_factory]
+    collector = QualityCollector(lambda: factory[0](), ttl_s=60.0, monotonic=lambda: clock[0])
+
+    def rule_b() -> float:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(collector)
+        value = registry.get_sample_value("vigie_rule_precision", {"rule": "rule.b"})
+        assert value is not None
+        return value
+
+    assert rule_b() == 1.0
+    seed(utcnow(), verdict="hold", codes=["rule.b"], labels=[("not_scam", False)])
+    clock[0] = 59.0
+    assert rule_b() == 1.0  # within the period: cached
+    clock[0] = 60.0
+    assert rule_b() == 0.5  # recomputed
+    factory[0] = broken  # the database goes away: "no such table"
+    clock[0] = 200.0
+    with caplog.at_level(logging.WARNING, logger="api.quality_metrics"):
+        assert rule_b() == 0.5
+    broken_engine.dispose()
+    assert "quality metrics not refreshed: OperationalError" in caplog.text
