@@ -13,13 +13,14 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here, not at the top, so `vigie --help` stays fast and modules stay independent.
-    from api.cli import model_commands, moderators, ops, retention, scoring_commands
+    from api.cli import learning_commands, model_commands, moderators, ops, retention, scoring_commands
 
     ops.register(main)
     scoring_commands.register(main)
     retention.register(main)
     moderators.register(main)
     model_commands.register(main)
+    learning_commands.register(main)
 
 
 _register()
