@@ -20,6 +20,7 @@ from api.instrumentation import ApiMetrics
 from api.ratelimit import RateLimiter, add_rate_headers
 from api.services import EXTENSION_KEY, ScorerProvider, Services, close_request_session, default_scorer_loader
 from moderation.db import make_engine, make_session_factory
+from moderation.keys import PrincipalCache
 from moderation.redaction import install_log_redaction
 from moderation.settings import Settings
 
@@ -68,6 +69,7 @@ def create_app(
         ),
         metrics=metrics,
         scorer=ScorerProvider(scorer_loader or default_scorer_loader(settings)),
+        principals=PrincipalCache(settings.auth_cache_ttl_s),
     )
     app.extensions[EXTENSION_KEY] = svc
 

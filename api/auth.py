@@ -4,7 +4,9 @@ Every view declares its access policy with `@requires(...)`, `@public(reason)` o
 `@admin_or_loopback`. A single `before_request` hook enforces it, so an endpoint that
 forgets to declare anything is NOT open: it falls back to requiring the `admin` scope.
 Keys are looked up by their public prefix and compared by hash in constant time
-(moderation.keys.authenticate); the presented key is never logged or echoed.
+(moderation.keys.authenticate), then remembered per process for VIGIE_AUTH_CACHE_TTL_S seconds
+(moderation.keys.PrincipalCache: a revocation takes effect within that delay); the presented key
+is never logged or echoed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
 
 from api.problems import Problem
 from api.services import services
@@ -111,13 +114,15 @@ def _authorize() -> None:
         )
     principal = None
     if len(token) <= MAX_PRESENTED_KEY_CHARS:
-        from moderation.keys import authenticate
+        from moderation.keys import authenticate_cached
 
-        session = services().session()
-        principal = authenticate(session, token)
-        # authenticate stamps last_used_at at most once a minute: commit only then (saves a
-        # COMMIT round trip on almost every request).
-        if session.dirty:
+        svc = services()
+        # Cached in-process for VIGIE_AUTH_CACHE_TTL_S: a hit costs no database round trip.
+        principal = authenticate_cached(svc.principals, svc.session, token)
+        # On a miss, authenticate stamps last_used_at at most once a minute: commit only then
+        # (saves a COMMIT round trip on almost every request).
+        session: Session | None = g.get("db_session")
+        if session is not None and session.dirty:
             session.commit()
     if principal is None:
         raise Problem(

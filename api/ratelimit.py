@@ -1,8 +1,9 @@
 """Per-key request rate limit, counted in Redis so every API process shares the budget.
 
-Fixed one-minute windows: one INCR + EXPIRE per request in a single non-transactional
-pipeline (one round trip). A burst of up to 2x the limit is possible across a window
-boundary; that is acceptable for abuse protection and far cheaper than a sliding log.
+Fixed one-minute windows: one Lua call per request (INCRBY, and EXPIRE when the window's
+counter is new), so one round trip and one command; a batch counts as its number of items.
+A burst of up to 2x the limit is possible across a window boundary; that is acceptable for
+abuse protection and far cheaper than a sliding log.
 If Redis is unreachable the limiter FAILS OPEN: accepting content to score matters more
 than throttling, and the outage is logged (at most once per interval) and counted.
 """
@@ -25,6 +26,12 @@ from api.problems import Problem
 log = logging.getLogger(__name__)
 
 WINDOW_S = 60
+# INCRBY the window's counter; set its expiry only when this call created it (saves a command per request).
+_COUNT_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if count == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return count
+"""
 _FAIL_OPEN_LOG_INTERVAL_S = 30.0
 
 
@@ -53,9 +60,12 @@ class RateLimiter:
         self._on_fail_open = on_fail_open
         self._last_fail_log = -math.inf
         self._lock = threading.Lock()
+        # EVALSHA, falling back to EVAL once per connection when the server lost its script cache.
+        self._count = redis.register_script(_COUNT_SCRIPT)
 
-    def check(self, key_id: str) -> RateDecision | None:
-        """Count one request for `key_id`; None when Redis is unreachable (fail open) or limiting is off."""
+    def check(self, key_id: str, cost: int = 1) -> RateDecision | None:
+        """Count `cost` requests for `key_id`; None when Redis is unreachable (fail open) or limiting
+        is off."""
         if self.limit <= 0:
             return None
         now = self._clock()
@@ -63,19 +73,17 @@ class RateLimiter:
         reset_s = max(1, math.ceil((window + 1) * WINDOW_S - now))
         counter = f"vigie:ratelimit:{key_id}:{window}"
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.incr(counter)
-            pipe.expire(counter, WINDOW_S * 2)
-            count, _ = pipe.execute()
+            count = self._count(keys=[counter], args=[cost, WINDOW_S * 2])
         except RedisError as exc:
             self._fail_open(exc)
             return None
         count = int(count)
         return RateDecision(count <= self.limit, self.limit, max(0, self.limit - count), reset_s)
 
-    def enforce(self, key_id: str) -> None:
-        """Raise a 429 Problem (with Retry-After) when `key_id` is over its budget for this window."""
-        decision = self.check(key_id)
+    def enforce(self, key_id: str, cost: int = 1) -> None:
+        """Count `cost` requests; raise a 429 Problem (with Retry-After) when `key_id` is over its budget
+        for this window."""
+        decision = self.check(key_id, cost)
         if decision is None:
             return
         g.rate_decision = decision

@@ -19,6 +19,7 @@ from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from moderation.keys import PrincipalCache
 from moderation.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,6 +54,12 @@ class ScorerProvider:
                 scorer = self._scorer
         return scorer
 
+    def close(self) -> None:
+        """Stop the loaded Scorer's reload watcher, if it has one."""
+        close = getattr(self._scorer, "close", None)
+        if close is not None:
+            close()
+
     def warm_up(self) -> None:
         """Load the Scorer and score two samples: the first score call pays lazy initialisation
         (~0.5 s), which would otherwise land on the first ?mode=sync request and miss its budget."""
@@ -69,10 +76,12 @@ def default_scorer_loader(settings: Settings) -> Callable[[], Scorer]:
     """A loader for the shipped model (or `settings.model_path` when set)."""
 
     def load() -> Scorer:
-        # The same loader as the worker's, so both paths always score with the same model.
+        # The same loader as the worker's, so both paths always score with the same model; the same
+        # reloader too, so ?mode=sync follows rule edits and `vigie rules reload` as workers do.
         from workers.context import load_scorer
+        from workers.scorer_reload import ReloadingScorer
 
-        return cast("Scorer", load_scorer(settings))
+        return cast("Scorer", ReloadingScorer(settings, load_scorer(settings)))
 
     return load
 
@@ -91,6 +100,7 @@ class Services:
     rate_limiter: RateLimiter
     metrics: ApiMetrics
     scorer: ScorerProvider
+    principals: PrincipalCache
     # Sync-mode scoring runs here so the request thread can stop waiting at the budget.
     sync_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigie-sync")
@@ -99,6 +109,7 @@ class Services:
     def close(self) -> None:
         """Release pooled connections and the sync pool (tests, and process shutdown)."""
         self.sync_pool.shutdown(wait=True, cancel_futures=True)
+        self.scorer.close()
         self.engine.dispose()
         self.redis.close()
         self.fast_redis.close()

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -97,6 +100,67 @@ def authenticate(session: Session, presented: str) -> Principal | None:
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now
     return Principal(key_id=row.id, name=row.name, scopes=frozenset(s for s in row.scopes.split(",") if s))
+
+
+class PrincipalCache:
+    """Authenticated keys remembered in-process for `ttl_s` seconds, by the SHA-256 of the presented key.
+
+    Checking a key costs a database round trip per request; a platform service sends thousands of
+    requests a minute with the same key. The price is staleness: a key revoked (or re-scoped) in
+    the database keeps working in a process that cached it until its entry expires, at most
+    `ttl_s` later. Only successes are cached (an invalid key always reaches the database, where
+    the comparison is constant-time). Entries are keyed by the digest, never by the key itself, so
+    the dict lookup's timing says nothing usable about a secret. Thread-safe; bounded in size.
+    """
+
+    def __init__(
+        self, ttl_s: float, *, max_entries: int = 4096, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Principal | None:
+        """The cached principal for a presented key's digest, or None (absent or expired)."""
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        expires_at, principal = entry
+        if self._clock() >= expires_at:
+            with self._lock:
+                self._entries.pop(digest, None)
+            return None
+        return principal
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()  # many distinct valid keys is unusual: start over rather than track age
+            self._entries[digest] = (self._clock() + self.ttl_s, principal)
+
+
+def authenticate_cached(
+    cache: PrincipalCache, session_provider: Callable[[], Session], presented: str
+) -> Principal | None:
+    """`authenticate`, answered from `cache` while the key's entry is fresh.
+
+    `session_provider` is called only on a miss (a hit touches no database). On a miss the caller
+    commits when the session is dirty (`last_used_at` was stamped).
+    """
+    if _parse(presented) is None:
+        return None
+    digest = hash_key(presented)
+    principal = cache.get(digest)
+    if principal is not None:
+        return principal
+    principal = authenticate(session_provider(), presented)
+    if principal is not None:
+        cache.put(digest, principal)
+    return principal
 
 
 def revoke_key(session: Session, key_id_or_prefix: int | str, actor: str = audit.SYSTEM_ACTOR) -> ApiKey:

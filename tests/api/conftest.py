@@ -22,8 +22,12 @@ KeyMaker = Callable[..., str]
 
 @pytest.fixture
 def api_settings(settings: Settings) -> Settings:
-    """The shared test settings; override fields with `dataclasses.replace` in a test when needed."""
-    return settings
+    """The shared test settings; override fields with `dataclasses.replace` in a test when needed.
+
+    Keys are checked against the database on every request here (no in-process cache), so a test
+    that revokes a key sees the 401 at once; tests/api/test_auth_cache.py covers the cache.
+    """
+    return dataclasses.replace(settings, auth_cache_ttl_s=0.0)
 
 
 @pytest.fixture
