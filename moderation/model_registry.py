@@ -303,8 +303,10 @@ def _is_stale(row: ModelVersion, current: ModelVersion | None) -> bool:
 
 def _gate_reasons(row: ModelVersion, current: ModelVersion | None) -> list[str]:
     if _is_stale(row, current):
-        was = row.metrics.get("active_version") or SHIPPED
-        now_active = current.version if current is not None else SHIPPED
+        was = str(row.metrics.get("active_version"))
+        if row.metrics.get("active_source") == SHIPPED:
+            was = f"the shipped model {was}"
+        now_active = current.version if current is not None else "the shipped model"
         return [
             f"evaluated against {was}, but {now_active} is active now: retrain (or --force with a reason)"
         ]
