@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from moderation.db import make_engine, make_session_factory
 from moderation.settings import Settings
 from workers.queues import make_redis, score_queue, webhook_queue
+from workers.scorer_reload import ReloadingScorer
 from workers.scoring import Scorer
 from workers.shadow import wrap_for_shadow
 from workers.signals import Signals
@@ -44,14 +45,18 @@ def load_scorer(settings: Settings) -> Scorer:
     from scoring.engine import Scorer as EngineScorer
 
     registry_path = None if settings.model_path else serving_model_path(settings, "text")
-    model_path = settings.model_path or (str(registry_path) if registry_path else None)
-    if model_path:
-        return EngineScorer.load(model_path)
-    return EngineScorer.load()
+    return EngineScorer.load(
+        settings.model_path or (str(registry_path) if registry_path else None),
+        rules_path=settings.rules_path or None,
+        brands_path=settings.brands_path or None,
+    )
 
 
 def build_context(settings: Settings, scorer: Scorer | None = None) -> WorkerContext:
-    """Create engine, Redis client and queues from `settings`; load the model unless `scorer` is given."""
+    """Create engine, Redis client and queues from `settings`; load the model unless `scorer` is given.
+
+    A loaded Scorer is wrapped in a `ReloadingScorer` (rule files and `vigie rules reload` apply without
+    a restart); a given `scorer` is used as is."""
     engine = make_engine(settings)
     redis = make_redis(settings.redis_url)
     return WorkerContext(
@@ -59,7 +64,9 @@ def build_context(settings: Settings, scorer: Scorer | None = None) -> WorkerCon
         engine=engine,
         session_factory=make_session_factory(engine),
         # With VIGIE_SHADOW_* set, a wrapper also scores with the candidate (workers/shadow.py).
-        scorer=wrap_for_shadow(settings, scorer if scorer is not None else load_scorer(settings)),
+        scorer=wrap_for_shadow(
+            settings, scorer if scorer is not None else ReloadingScorer(settings, load_scorer(settings))
+        ),
         redis=redis,
         score_queue=score_queue(redis, settings),
         webhook_queue=webhook_queue(redis, settings),
