@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from api.request_id import current_request_id
@@ -147,8 +148,43 @@ def _handle_unexpected(exc: Exception) -> Response:
     return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
 
+# How long a client should wait before retrying when the database is unavailable: long enough for a
+# lock holder or a restarting server, short enough that a retry with the same external_id soon succeeds.
+DATABASE_RETRY_AFTER_S = 2
+
+
+def is_database_unavailable(exc: DBAPIError) -> bool:
+    """True for errors that say the database cannot be reached or used right now, not that the
+    request is wrong: refused or dropped connections, a server shutting down, SQLite locked past its
+    busy timeout (all OperationalError or InterfaceError), or any error that invalidated the connection."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated
+
+
+def _handle_database_error(exc: DBAPIError) -> Response:
+    if not is_database_unavailable(exc):
+        return _handle_unexpected(exc)  # an IntegrityError or a bad statement is a bug: 500
+    # Nothing was acknowledged: the transaction did not commit (or its outcome is unknown), so the
+    # client retries with the same external_id, which is idempotent. The driver's message is not
+    # logged: it can quote parameters, i.e. submitted content.
+    log.warning(
+        "database unavailable on %s %s: %s (%s) request_id=%s",
+        request.method,
+        request.path,
+        type(exc).__name__,
+        type(exc.orig).__name__ if exc.orig is not None else "-",
+        current_request_id(),
+    )
+    return problem_response(
+        503,
+        "database-unavailable",
+        "The database is unavailable; the request was not acknowledged. Retry later with the same body.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers that turn every error into problem+json."""
     app.register_error_handler(Problem, _handle_problem)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(DBAPIError, _handle_database_error)
     app.register_error_handler(Exception, _handle_unexpected)
