@@ -445,6 +445,30 @@ def _o_for_zero(text: str) -> Iterator[Edit]:
 
 _O_DIGIT_HINT = re.compile(r"o\d|\do")
 
+# --- stage 7: SMS abbreviations ----------------------------------------------------------------------
+
+# Texting shorthand written out, so that one lexicon term ("je vous envoie") also covers "jvs envoie" or
+# "je vs envoie". Only tokens that are not ordinary words in French or English are expanded.
+_SMS_WORDS = {
+    "vs": "vous", "jvs": "je vous", "jvous": "je vous", "pr": "pour", "qd": "quand", "bcp": "beaucoup",
+    "tjrs": "toujours", "tjs": "toujours", "jsuis": "je suis", "chui": "je suis", "jte": "je te",
+    "jvais": "je vais", "jai": "j'ai", "jenvoie": "j'envoie", "jenvoi": "j'envoie", "jpeux": "je peux",
+    "jne": "je ne", "ns": "nous", "ke": "que", "koi": "quoi", "ki": "qui", "dc": "donc", "msg": "message",
+    "mrc": "merci", "bjr": "bonjour", "slt": "salut", "cmt": "comment", "pk": "pourquoi", "pq": "pourquoi",
+    "rdv": "rendez-vous", "ajd": "aujourd'hui", "auj": "aujourd'hui", "ds": "dans", "tt": "tout",
+    "qq": "quelque", "qqn": "quelqu'un", "mtn": "maintenant",
+    "pls": "please", "plz": "please", "thx": "thanks", "tmrw": "tomorrow",
+}  # fmt: skip
+_SMS = re.compile(
+    r"(?<![\w@./'-])(?:" + "|".join(sorted(_SMS_WORDS, key=len, reverse=True)) + r")(?![\w@'-])"
+)
+
+
+def _sms_words(text: str) -> Iterator[Edit]:
+    for m in _SMS.finditer(text):
+        yield m.start(), m.end(), _SMS_WORDS[m.group()]
+
+
 _STAGES: tuple[Callable[[str], Iterator[Edit]], ...] = (
     _whitespace,
     _spaced,  # before punctuation, so "j e a n (at) gmail" joins into "jean" first
@@ -452,6 +476,7 @@ _STAGES: tuple[Callable[[str], Iterator[Edit]], ...] = (
     _o_for_zero,
     _number_words,
     _leetspeak,
+    _sms_words,
 )
 
 

@@ -78,6 +78,7 @@ class FieldContext:
         default_factory=dict
     )  # URL value -> UrlModel P(phishing)
     sentence_breaks: tuple[int, ...] = ()  # positions in norm.text of . ! ? and newlines
+    clause_breaks: tuple[int, ...] = ()  # sentence breaks plus , ; : and "mais"/"but" (negation scope)
 
 
 _HANDLE_GROUPS = {
@@ -118,6 +119,9 @@ def _unmasked(spans: list[Hit], masking: list[Hit]) -> list[Hit]:
 
 # A sentence ends at . ! ? or a newline followed by a space/end (so "x.com" or "99.90" do not split).
 _SENTENCE_BREAK = re.compile(r"[.!?](?=\s|$)|\n")
+# A negation governs its own clause only: "je ne passe pas par le site, virement seulement" denies the
+# site, not the transfer. Clauses end at , ; : followed by a space, and before "mais"/"but"/"par contre".
+_CLAUSE_BREAK = re.compile(r"[.!?,;:](?=\s|$)|\n|\s(?=(?:mais|but|par contre|sauf)\s)")
 
 
 def build_context(
@@ -141,6 +145,7 @@ def build_context(
             hits[name] = _unmasked(hits[name], [h for m in maskers for h in hits.get(m, ())])
     hits.update(_entity_hits(entities, links))
     breaks = tuple(m.start() for m in _SENTENCE_BREAK.finditer(norm.text))
+    clauses = tuple(m.start() for m in _CLAUSE_BREAK.finditer(norm.text))
     return FieldContext(
         field=field_name,
         kind=kind,
@@ -152,4 +157,5 @@ def build_context(
         links=links,
         url_probs=url_probs or {},
         sentence_breaks=breaks,
+        clause_breaks=clauses,
     )

@@ -3,7 +3,8 @@
 A rule fires when one hit of each of its groups (phrase lexicons or entity groups) lies within the
 rule's window, the hits do not overlap (one phrase cannot play two roles), no `unless` phrase sits in
 that window, and, for negatable rules, the mechanism is not denied or reported: no negation precedes
-the first hit closely in the same sentence ("je ne donne jamais mes codes"), no reported-speech marker
+the first hit closely in the same clause ("je ne donne jamais mes codes") or touches any hit ("PayPal,
+pas entre amis"), no reported-speech marker
 (`hearsay`: "on m'a envoyé un lien qui ...", "someone asked me to ...") precedes it anywhere in the
 same sentence, and the field does not ask whether such a thing is legitimate (`legit_question`: "c'est
 normal ?", "is this you?") -- a victim asking is not a scammer asking.
@@ -52,8 +53,11 @@ def _reported(ctx: FieldContext, first_start: int) -> bool:
 
 
 def _negated(ctx: FieldContext, first_start: int) -> bool:
-    if _reported(ctx, first_start):
-        return True
+    return _reported(ctx, first_start) or _clause_negated(ctx, first_start)
+
+
+def _clause_negated(ctx: FieldContext, first_start: int) -> bool:
+    """A negation closely before `first_start`, in the same clause (not a negation_exempt phrase)."""
     negations = ctx.hits.get("negation")
     if not negations:
         return False
@@ -67,11 +71,34 @@ def _negated(ctx: FieldContext, first_start: int) -> bool:
             continue
         if any(a <= start and end <= b for a, b in exempt):
             continue
-        # A negation only reaches forward within its own sentence.
-        k = bisect.bisect_left(ctx.sentence_breaks, end)
-        if k < len(ctx.sentence_breaks) and ctx.sentence_breaks[k] < first_start:
+        # A negation only reaches forward within its own clause.
+        k = bisect.bisect_left(ctx.clause_breaks, end)
+        if k < len(ctx.clause_breaks) and ctx.clause_breaks[k] < first_start:
             continue
         return True
+    return False
+
+
+# A negation written right against a later hit denies that part only: "PayPal, pas entre amis".
+TOUCH_MARGIN = 3
+
+
+def _hit_negated(ctx: FieldContext, chosen: list[Hit]) -> bool:
+    """Whether a negation ends at (or runs into) the start of one of the rule's hits."""
+    negations = ctx.hits.get("negation")
+    if not negations:
+        return False
+    exempt = ctx.hits.get("negation_exempt", [])
+    for h_start, h_end in chosen:
+        i = bisect.bisect_left(negations, (h_start - 40, h_start - 40))
+        for start, end in negations[i:]:
+            if start >= h_start:
+                break
+            if end < h_start - TOUCH_MARGIN or end > h_end:
+                continue
+            if any(a <= start and end <= b for a, b in exempt):
+                continue
+            return True
     return False
 
 
@@ -83,7 +110,8 @@ def _blocked(ctx: FieldContext, rule: Rule, lo: int, hi: int) -> bool:
     lo, hi = lo - UNLESS_MARGIN, hi + UNLESS_MARGIN
     for name in rule.unless:
         for start, end in ctx.hits.get(name, ()):
-            if start < hi and end > lo:
+            # A denied excuse does not excuse: "pas de remise en main propre, virement uniquement".
+            if start < hi and end > lo and not _clause_negated(ctx, start):
                 return True
     return False
 
@@ -112,7 +140,7 @@ def match_rule(ctx: FieldContext, rule: Rule, honour_negation: bool = True) -> t
                 continue
             if rule.unless and _blocked(ctx, rule, lo, hi):
                 continue
-            if honour_negation and rule.negatable and _negated(ctx, lo):
+            if honour_negation and rule.negatable and (_negated(ctx, lo) or _hit_negated(ctx, chosen)):
                 continue
             return lo, hi
     return None
