@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, select, true
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from moderation.models import Assessment, Submission
 from moderation.review_models import Label
@@ -201,39 +201,52 @@ def rule_quality(session: Session, since: datetime) -> list[RuleQuality]:
     return sorted(rows, key=lambda r: (r.precision.value, -r.precision.total, r.code))
 
 
-def version_quality(
-    session: Session, column: InstrumentedAttribute[str], since: datetime
-) -> list[VersionQuality]:
-    """Flag rate and precision per value of `column` (model_version or rules_version), latest used first."""
-    # Grouped by the verdict column itself (flagged or not is decided here): a GROUP BY on an
-    # expression with a bound parameter is refused by PostgreSQL when the SELECT repeats it.
+def version_quality(session: Session, since: datetime) -> tuple[list[VersionQuality], list[VersionQuality]]:
+    """Flag rate and precision per model version and per rules version, the latest used first.
+
+    One scan serves both: the groups are (model, rules, verdict[, label]), a handful of rows,
+    folded per version here. Grouping by the verdict column rather than by "verdict <> 'allow'"
+    also keeps PostgreSQL happy (it refuses a GROUP BY expression with a bound parameter when
+    the SELECT repeats it)."""
     volume = session.execute(
         select(
-            column.label("version"),
+            Assessment.model_version,
+            Assessment.rules_version,
             Assessment.verdict,
             func.count().label("n"),
             func.max(Assessment.created_at).label("last_used"),
         )
         .where(Assessment.created_at >= since)
-        .group_by(column, Assessment.verdict)
+        .group_by(Assessment.model_version, Assessment.rules_version, Assessment.verdict)
     ).all()
     labelled = _latest_labels()
     outcome = session.execute(
-        select(column.label("version"), Assessment.verdict, labelled.c.label, func.count().label("n"))
+        select(
+            Assessment.model_version,
+            Assessment.rules_version,
+            Assessment.verdict,
+            labelled.c.label,
+            func.count().label("n"),
+        )
         .select_from(labelled)
         .join(Assessment, _labelled_assessments(labelled, since))
-        .group_by(column, Assessment.verdict, labelled.c.label)
+        .group_by(Assessment.model_version, Assessment.rules_version, Assessment.verdict, labelled.c.label)
     ).all()
+    return _fold(volume, outcome, "model_version"), _fold(volume, outcome, "rules_version")
+
+
+def _fold(volume: Sequence[Any], outcome: Sequence[Any], column: str) -> list[VersionQuality]:
     assessed: dict[str, list[int]] = {}  # version: [assessments, flagged]
     last_used: dict[str, datetime] = {}
     for row in volume:
-        counts = assessed.setdefault(row.version, [0, 0])
+        version = getattr(row, column)
+        counts = assessed.setdefault(version, [0, 0])
         counts[0] += row.n
         counts[1] += row.n if row.verdict != "allow" else 0
-        last_used[row.version] = max(row.last_used, last_used.get(row.version, row.last_used))
+        last_used[version] = max(row.last_used, last_used.get(version, row.last_used))
     tally: dict[str, list[int]] = {}  # version: [flagged scam, flagged labelled, allowed scam]
     for row in outcome:
-        counts = tally.setdefault(row.version, [0, 0, 0])
+        counts = tally.setdefault(getattr(row, column), [0, 0, 0])
         if row.verdict != "allow":
             counts[1] += row.n
             counts[0] += row.n if row.label == "scam" else 0
@@ -304,12 +317,13 @@ def quality_report(
     days = week_starts(now, weeks)
     since = _midnight(days[0])
     drift, mix = score_drift(session, days, min_count)
+    models, rule_packs = version_quality(session, since)
     return QualityReport(
         since=since,
         weeks=days,
         rules=rule_quality(session, since),
-        models=version_quality(session, Assessment.model_version, since),
-        rule_packs=version_quality(session, Assessment.rules_version, since),
+        models=models,
+        rule_packs=rule_packs,
         drift=drift,
         verdict_mix=mix,
     )
