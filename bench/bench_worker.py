@@ -1,25 +1,37 @@
 """Worker throughput: `score_submission` jobs/s with RQ's forking Worker vs SimpleWorker, and the
-batched `score_submissions` job, on a private redis-server and a temporary SQLite database.
+batched `score_submissions` job, on a private redis-server and a temporary SQLite database (or a
+throw-away schema of the PostgreSQL at `--database-url`).
 
-    .venv/bin/python bench/bench_worker.py [--jobs 400] [--batch 50] [--plot var/bench/worker.png]
+    .venv/bin/python bench/bench_worker.py [--jobs 400] [--batch 50] [--modes fork,simple,batched]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--plot var/bench/worker.png]
 
-Each mode: N messages are stored as `queued`, their jobs enqueued in bulk, then one worker drains
-the queue in burst mode; the time from the first dequeue to the last commit is reported.
+Each mode: N messages of the shared synthetic traffic (bench/traffic.py, with sender and recipient,
+so warn/review/hold verdicts write warnings and review items as in production) are stored as
+`queued`, their jobs enqueued in bulk, then one worker drains the queue in burst mode; the time from
+the first dequeue to the last commit is reported.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rq import SimpleWorker, Worker
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from traffic import message
 
 from moderation.db import migrate
 from moderation.models import Assessment
@@ -30,12 +42,7 @@ from workers.context import build_context, load_scorer, set_context
 from workers.queues import enqueue_score_batch, enqueue_scores, make_redis
 from workers.worker import make_worker
 
-# Written for this benchmark (no third-party text): a scam script and an honest message.
-TEXTS = [
-    "Bonjour, je suis intéressé par votre annonce. Je paie par PayPal entre amis, donnez-moi votre e-mail "
-    "ou contactez-moi sur WhatsApp au 06 12 34 56 78, mon transporteur récupère le colis demain.",
-    "Bonjour, le vélo est-il toujours disponible ? Je peux passer samedi matin et payer sur place, merci.",
-]
+MODES = ("fork", "simple", "batched")
 
 
 def free_port() -> int:
@@ -64,19 +71,55 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-def run_mode(mode: str, n_jobs: int, batch: int, redis_url: str, workdir: Path, scorer: object) -> float:
-    db = workdir / f"{mode}.sqlite3"
-    url = f"sqlite:///{db}"
-    migrate(url)
-    settings = Settings(data_dir=workdir, database_url=url, redis_url=redis_url, log_level="WARNING")
+@contextmanager
+def fresh_database(mode: str, workdir: Path, base_url: str | None) -> Iterator[str]:
+    """A migrated, empty database for one mode: a SQLite file, or a throw-away PostgreSQL schema."""
+    if base_url is None:
+        url = f"sqlite:///{workdir / (mode + '.sqlite3')}"
+        migrate(url)
+        yield url
+        return
+    base = make_url(base_url)
+    schema = f"vigie_bench_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
+        migrate(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def content(i: int, mode: str) -> SubmissionContent:
+    body = message(i, f"bench-{mode}", with_parties=True)
+    return SubmissionContent(
+        kind=Kind.MESSAGE,
+        external_id=body["external_id"],
+        text=body["text"],
+        conversation_id=body["conversation_id"],
+        sender=body["sender"],
+        recipient=body["recipient"],
+        lang=body["lang"],
+    )
+
+
+def run_mode(
+    mode: str, n_jobs: int, batch: int, redis_url: str, workdir: Path, db_url: str, scorer: object
+) -> float:
+    settings = Settings(data_dir=workdir, database_url=db_url, redis_url=redis_url, log_level="WARNING")
     ctx = build_context(settings, scorer)  # type: ignore[arg-type]
     ctx.redis.flushdb()
     set_context(ctx)
     items = []
     with ctx.session_factory() as session:
         for i in range(n_jobs):
-            content = SubmissionContent(kind=Kind.MESSAGE, external_id=f"{mode}-{i}", text=TEXTS[i % 2])
-            out = submit(session, content, actor="bench")
+            out = submit(session, content(i, mode), actor="bench")
             items.append((out.submission_id, out.revision))
         session.commit()
     if mode == "batched":
@@ -102,17 +145,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=400)
     parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--plot", type=Path, default=Path("var/bench/worker.png"), help="bar chart PNG")
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="comma-separated subset of " + ",".join(MODES)
+    )
+    parser.add_argument(
+        "--database-url", help="PostgreSQL URL to run on (a throw-away schema); default SQLite"
+    )
+    parser.add_argument(
+        "--plot",
+        type=lambda v: Path(v) if v else None,
+        default=Path("var/bench/worker.png"),
+        help="bar chart PNG ('' for none)",
+    )
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if unknown := set(modes) - set(MODES):
+        parser.error(f"unknown modes: {sorted(unknown)}")
     scorer = load_scorer(Settings())
     with tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp:
         workdir = Path(tmp)
         proc, redis_url = start_redis(workdir)
         try:
-            rates = {
-                mode: run_mode(mode, args.jobs, args.batch, redis_url, workdir, scorer)
-                for mode in ("fork", "simple", "batched")
-            }
+            rates = {}
+            for mode in modes:
+                with fresh_database(mode, workdir, args.database_url) as db_url:
+                    rates[mode] = run_mode(mode, args.jobs, args.batch, redis_url, workdir, db_url, scorer)
         finally:
             proc.terminate()
             proc.wait()
@@ -121,7 +178,8 @@ def main() -> None:
         "simple": "SimpleWorker",
         "batched": f"SimpleWorker, {args.batch}/job",
     }
-    print(f"score_submission throughput, {args.jobs} messages, SQLite, one worker process")
+    database = make_url(args.database_url).get_backend_name() if args.database_url else "sqlite"
+    print(f"score_submission throughput, {args.jobs} messages, {database}, one worker process")
     print(f"{'mode':<28}{'jobs/s':>10}{'ms/job':>10}")
     for mode, rate in rates.items():
         print(f"{labels[mode]:<28}{rate:>10.1f}{1000 / rate:>10.2f}")

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from moderation import audit, webhooks
 from moderation import warnings as safety_warnings
 from moderation.clock import utcnow
-from moderation.inserts import insert_if_absent
+from moderation.inserts import insert_if_absent, insert_many_if_absent
 from moderation.models import Assessment, Submission, SubmissionRevision
-from moderation.review import open_or_bump_item
+from moderation.recorded_verdict import RecordedVerdict
+from moderation.review import open_items_for_verdicts, open_or_bump_item
 from scoring.types import ScoreResult
 
 ASSESSMENT_CREATED = "assessment.created"
@@ -77,6 +81,131 @@ def record_assessment(
         event["warnings"] = safety_warnings.rendered_for_webhook(issued)
         webhooks.add_event(session, ASSESSMENT_CREATED, submission_id, event, now=now)
     return True
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A revision whose assessment this call stored; `event_id` is its `assessment.created` outbox
+    event when one was emitted (the caller enqueues its delivery after commit)."""
+
+    submission_id: str
+    revision: int
+    event_id: str | None
+
+
+def record_assessments(
+    session: Session,
+    items: Sequence[tuple[str, int, ScoreResult, float]],
+    *,
+    emit_webhook: bool = True,
+) -> list[Recorded]:
+    """Batch form of `record_assessment` for (submission_id, revision, result, duration_ms) items:
+    the same rows (assessments, revision status, audit events, review items, warnings, outbox
+    events) in a constant number of statements per batch instead of several per item. Does not commit.
+
+    Returns the items this call recorded, in input order. An item whose revision already has an
+    assessment (a job that ran twice, two workers racing), or that repeats an earlier item of the
+    batch, is left alone exactly as `record_assessment` would: the multi-row INSERT ... ON CONFLICT
+    DO NOTHING on UNIQUE(submission_id, revision) decides, so under races the database still picks
+    one winner. An item naming an unknown submission fails the whole statement (IntegrityError: the
+    foreign key), as `record_assessment` fails for it; the caller rolls back and goes item by item.
+    """
+    now = utcnow()
+    results: dict[tuple[str, int], tuple[ScoreResult, float]] = {}
+    for submission_id, revision, result, duration_ms in items:
+        results.setdefault((submission_id, int(revision)), (result, duration_ms))
+    if not results:
+        return []
+    rows = [_assessment_values(sid, rev, result, ms, now) for (sid, rev), (result, ms) in results.items()]
+    inserted = set(
+        insert_many_if_absent(
+            session, Assessment, rows, ("submission_id", "revision"), ("submission_id", "revision")
+        )
+    )
+    recorded = [row for row in rows if (row["submission_id"], row["revision"]) in inserted]
+    if not recorded:
+        return []
+    keys = [(row["submission_id"], row["revision"]) for row in recorded]
+    # Core statement on the table: the ORM would try to synchronise the revisions it holds.
+    session.execute(
+        update(SubmissionRevision.__table__)  # type: ignore[arg-type]
+        .where(tuple_(SubmissionRevision.submission_id, SubmissionRevision.revision).in_(keys))
+        .values(status="scored")
+    )
+    audit.record_many(
+        session,
+        [
+            (
+                audit.SYSTEM_ACTOR,
+                "assessment.created",
+                "submission",
+                row["submission_id"],
+                {"revision": row["revision"], "verdict": row["verdict"], "score": round(row["score"], 4)},
+            )
+            for row in recorded
+        ],
+        now,
+    )
+    verdicts = _recorded_verdicts(session, recorded)
+    # Same transaction as the verdicts: an item is queued exactly when its assessment exists.
+    open_items_for_verdicts(session, [v for v in verdicts if v.verdict in REVIEW_VERDICTS], now)
+    issued = safety_warnings.issue_for_verdicts(session, verdicts, now, with_active=emit_webhook)
+    if not emit_webhook:
+        return [Recorded(sid, rev, None) for sid, rev in keys]
+    events = []
+    for row, verdict in zip(recorded, verdicts, strict=True):
+        event = _verdict_event(verdict.submission, row)
+        event["warnings"] = safety_warnings.rendered_for_webhook(issued.get(row["submission_id"], []))
+        events.append((ASSESSMENT_CREATED, row["submission_id"], event))
+    event_ids = webhooks.add_events(session, events, now=now)
+    return [Recorded(sid, rev, event_id) for (sid, rev), event_id in zip(keys, event_ids, strict=True)]
+
+
+def _assessment_values(
+    submission_id: str, revision: int, result: ScoreResult, duration_ms: float, now: datetime
+) -> dict[str, Any]:
+    return {
+        "submission_id": submission_id,
+        "revision": revision,
+        "score": float(result.score),
+        "verdict": result.verdict.value,
+        "categories": [c.value for c in result.categories],
+        "reasons": [r.to_dict() for r in result.reasons],
+        "model_version": result.model_version,
+        "rules_version": result.rules_version,
+        "duration_ms": float(duration_ms),
+        "created_at": now,
+    }
+
+
+def _recorded_verdicts(session: Session, recorded: list[dict[str, Any]]) -> list[RecordedVerdict]:
+    """The recorded assessments with their submissions and payloads, read in one query."""
+    keys = [(row["submission_id"], row["revision"]) for row in recorded]
+    found = session.execute(
+        select(Submission, SubmissionRevision.revision, SubmissionRevision.payload)
+        .outerjoin(
+            SubmissionRevision,
+            and_(
+                SubmissionRevision.submission_id == Submission.id,
+                tuple_(SubmissionRevision.submission_id, SubmissionRevision.revision).in_(keys),
+            ),
+        )
+        .where(Submission.id.in_({sid for sid, _ in keys}))
+    ).all()
+    submissions = {submission.id: submission for submission, _, _ in found}
+    payloads = {(submission.id, rev): payload for submission, rev, payload in found if rev is not None}
+    return [
+        RecordedVerdict(
+            submission=submissions[row["submission_id"]],
+            revision=row["revision"],
+            payload=payloads.get((row["submission_id"], row["revision"])) or {},
+            score=row["score"],
+            verdict=row["verdict"],
+            categories=row["categories"],
+            reasons=row["reasons"],
+        )
+        for row in recorded
+    ]
 
 
 def _verdict_event(submission: Submission | None, values: dict[str, Any]) -> dict[str, Any]:

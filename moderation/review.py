@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from moderation import audit
 from moderation.errors import ModerationError, NotFound
-from moderation.inserts import insert_if_absent
+from moderation.inserts import insert_if_absent, insert_many_if_absent
 from moderation.models import Assessment, Submission, SubmissionRevision
+from moderation.recorded_verdict import RecordedVerdict
 from moderation.review_models import Moderator, ReviewItem
 
 OPEN, DECIDED, NEEDS_INFO = "open", "decided", "needs_info"
@@ -172,6 +173,18 @@ def _facts(session: Session, submission: Submission, revision: int) -> ItemFacts
         )
     )
     payload: dict[str, Any] = row.payload if row is not None else {}
+    if assessment is None:
+        return _facts_from(submission, payload, None, None, [])
+    return _facts_from(submission, payload, assessment.score, assessment.verdict, assessment.categories)
+
+
+def _facts_from(
+    submission: Submission,
+    payload: Mapping[str, Any],
+    score: float | None,
+    verdict: str | None,
+    categories: Sequence[str],
+) -> ItemFacts:
     sender = payload.get("sender") or {}
     age = sender.get("account_age_days")
     is_pro = sender.get("is_pro")
@@ -179,9 +192,9 @@ def _facts(session: Session, submission: Submission, revision: int) -> ItemFacts
         is_pro = True
     return ItemFacts(
         kind=submission.kind,
-        score=assessment.score if assessment else None,
-        verdict=assessment.verdict if assessment else None,
-        categories=list(assessment.categories) if assessment else [],
+        score=score,
+        verdict=verdict,
+        categories=list(categories),
         lang=payload.get("lang"),
         sender_id=submission.sender_id,
         sender_is_pro=is_pro,
@@ -208,11 +221,85 @@ def open_or_bump_item(
         raise NotFound("submission", submission_id)
     facts = _facts(session, submission, revision)
     report_weight = weight if source == "report" else 0.0
+    values = _new_item_values(submission_id, revision, source, facts, report_weight, now)
+    item_id, priority = values["id"], values["priority"]
+    if insert_if_absent(session, ReviewItem, values, ("submission_id",)):
+        audit.record(
+            session,
+            audit.SYSTEM_ACTOR,
+            "review_item.opened",
+            "submission",
+            submission_id,
+            {"item_id": item_id, "source": source, "revision": revision, "priority": priority},
+        )
+        return _load(session, item_id)
+    return _bump(session, submission_id, revision, source, report_weight, now)
+
+
+def open_items_for_verdicts(session: Session, verdicts: Sequence[RecordedVerdict], now: datetime) -> None:
+    """Batch form of `open_or_bump_item(session, sid, revision, "verdict", 0.0, now)` for verdicts
+    recorded in this transaction, in order: the same rows and audit events, in a constant number of
+    statements when the items are new (the usual case).
+
+    New items go in one multi-row INSERT ... ON CONFLICT DO NOTHING; a submission that already has
+    an item (a report came first, a listing's earlier revision), or comes twice in the batch, takes
+    the per-item bump path, after the inserts, as it would have in sequence. Does not commit.
+    """
+    first: dict[str, RecordedVerdict] = {}
+    later: list[RecordedVerdict] = []
+    for verdict in verdicts:
+        if verdict.submission.id in first:
+            later.append(verdict)
+        else:
+            first[verdict.submission.id] = verdict
+    rows = [
+        _new_item_values(
+            v.submission.id,
+            v.revision,
+            "verdict",
+            _facts_from(v.submission, v.payload, v.score, v.verdict, v.categories),
+            0.0,
+            now,
+        )
+        for v in first.values()
+    ]
+    opened = {
+        sid
+        for (sid,) in insert_many_if_absent(session, ReviewItem, rows, ("submission_id",), ("submission_id",))
+    }
+    audit.record_many(
+        session,
+        [
+            (
+                audit.SYSTEM_ACTOR,
+                "review_item.opened",
+                "submission",
+                row["submission_id"],
+                {
+                    "item_id": row["id"],
+                    "source": "verdict",
+                    "revision": row["revision"],
+                    "priority": row["priority"],
+                },
+            )
+            for row in rows
+            if row["submission_id"] in opened
+        ],
+        now,
+    )
+    for v in [v for v in first.values() if v.submission.id not in opened] + later:
+        _bump(session, v.submission.id, v.revision, "verdict", 0.0, now)
+
+
+def _new_item_values(
+    submission_id: str, revision: int, source: str, facts: ItemFacts, report_weight: float, now: datetime
+) -> dict[str, Any]:
+    """The row of a newly opened item."""
     priority = compute_priority(
         facts.score, facts.verdict, facts.categories, report_weight, facts.sender_new_account
     )
     item_id = uuid.uuid4().hex
-    values = {
+    return {
         "id": item_id,
         "submission_id": submission_id,
         "revision": revision,
@@ -237,17 +324,6 @@ def open_or_bump_item(
         "created_at": now,
         "updated_at": now,
     }
-    if insert_if_absent(session, ReviewItem, values, ("submission_id",)):
-        audit.record(
-            session,
-            audit.SYSTEM_ACTOR,
-            "review_item.opened",
-            "submission",
-            submission_id,
-            {"item_id": item_id, "source": source, "revision": revision, "priority": priority},
-        )
-        return _load(session, item_id)
-    return _bump(session, submission_id, revision, source, report_weight, now)
 
 
 def _bump(

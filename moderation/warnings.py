@@ -14,7 +14,7 @@ verdict from a verified pro only shows a warning for the categories that are nev
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from moderation import audit
 from moderation.errors import NotFound
-from moderation.inserts import insert_if_absent
+from moderation.inserts import insert_if_absent, insert_many_if_absent
 from moderation.models import Submission, SubmissionRevision
+from moderation.recorded_verdict import RecordedVerdict
 from moderation.user_models import SafetyWarning, WarningEvent
 from moderation.warning_evidence import evidence_for
 from moderation.wording import DEFAULT_LANG, Catalogue, first_rendering, load, normalize_lang, sanitize_value
@@ -153,6 +154,42 @@ def issue_for_verdict(
     return active_for_submission(session, submission_id)
 
 
+def issue_for_verdicts(
+    session: Session, verdicts: Sequence[RecordedVerdict], now: datetime, *, with_active: bool = True
+) -> dict[str, list[SafetyWarning]]:
+    """Batch form of `issue_for_verdict` for verdicts recorded in this transaction: the same rows,
+    in one multi-row INSERT ... ON CONFLICT DO NOTHING, and (when `with_active`) one SELECT of the
+    active warnings of the warned messages, by submission id, most severe first. No commit.
+    """
+    rows: list[dict[str, Any]] = []
+    warned: list[str] = []
+    for v in verdicts:
+        if v.verdict not in WARNED_VERDICTS or v.submission.kind != "message":
+            continue
+        warned.append(v.submission.id)
+        profile = SenderProfile.from_payload(v.payload.get("sender"))
+        lang = recipient_lang(v.payload)
+        for category in warned_categories(v.verdict, v.categories, v.reasons, profile):
+            own = [r for r in v.reasons if r.get("category") == category]
+            severity = severity_for(category, v.verdict)
+            evidence = evidence_for(category, own)
+            rows.append(
+                _warning_values(
+                    v.submission, v.revision, category, severity, lang, profile, evidence, now, "assessment"
+                )
+            )
+    insert_many_if_absent(session, SafetyWarning, rows, ("submission_id", "category"), ("id",))
+    if not with_active or not warned:
+        return {}
+    active = session.scalars(
+        select(SafetyWarning).where(SafetyWarning.submission_id.in_(warned), SafetyWarning.status == "active")
+    ).all()
+    by_submission: dict[str, list[SafetyWarning]] = {sid: [] for sid in warned}
+    for row in active:
+        by_submission[row.submission_id].append(row)
+    return {sid: _ordered(group) for sid, group in by_submission.items()}
+
+
 def recipient_lang(payload: Mapping[str, Any]) -> str:
     """The recipient's language: `recipient.locale`, else the message's `lang`, else French."""
     recipient = payload.get("recipient") or {}
@@ -178,26 +215,40 @@ def _insert(
     return insert_if_absent(
         session,
         SafetyWarning,
-        {
-            "id": uuid.uuid4().hex,
-            "submission_id": submission.id,
-            "revision": revision,
-            "conversation_id": submission.conversation_id,
-            "message_id": submission.external_id,
-            "recipient_id": submission.recipient_id,
-            "category": category,
-            "severity": severity,
-            "lang": lang,
-            "sender_type": profile.sender_type,
-            "evidence": evidence,
-            "catalogue_version": load(lang).version,
-            "status": "active",
-            "source": source,
-            "created_at": now,
-            "updated_at": now,
-        },
+        _warning_values(submission, revision, category, severity, lang, profile, evidence, now, source),
         ("submission_id", "category"),
     )
+
+
+def _warning_values(
+    submission: Submission,
+    revision: int,
+    category: str,
+    severity: str,
+    lang: str,
+    profile: SenderProfile,
+    evidence: dict[str, str],
+    now: datetime,
+    source: str,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4().hex,
+        "submission_id": submission.id,
+        "revision": revision,
+        "conversation_id": submission.conversation_id,
+        "message_id": submission.external_id,
+        "recipient_id": submission.recipient_id,
+        "category": category,
+        "severity": severity,
+        "lang": lang,
+        "sender_type": profile.sender_type,
+        "evidence": evidence,
+        "catalogue_version": load(lang).version,
+        "status": "active",
+        "source": source,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def active_for_submission(session: Session, submission_id: str) -> list[SafetyWarning]:

@@ -10,10 +10,11 @@ import hashlib
 import hmac
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from moderation.clock import utcnow
@@ -91,6 +92,32 @@ def add_event(
     session.add(event)
     session.flush()
     return event
+
+
+def add_events(
+    session: Session, events: Sequence[tuple[str, str, dict[str, Any]]], now: datetime | None = None
+) -> list[str]:
+    """Batch form of `add_event`: (event_type, subject_id, data) events added to the outbox in one
+    multi-row INSERT, due immediately; returns their ids, in order. Does not commit."""
+    now = now or utcnow()
+    rows: list[dict[str, Any]] = []
+    for event_type, subject_id, data in events:
+        event_id = uuid.uuid4().hex
+        rows.append(
+            {
+                "id": event_id,
+                "event_type": event_type,
+                "subject_id": subject_id,
+                "payload": {"id": event_id, "type": event_type, "created_at": now.isoformat(), "data": data},
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    if rows:
+        session.execute(insert(WebhookEvent), rows)
+    return [row["id"] for row in rows]
 
 
 def due_events(session: Session, now: datetime, limit: int) -> list[WebhookEvent]:

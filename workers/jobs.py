@@ -16,7 +16,6 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from moderation import webhooks
 from moderation.submissions import mark_failed
 from workers.context import WorkerContext, current_context
 from workers.delivery import DeliveryResult, deliver_event
@@ -129,12 +128,11 @@ def _after_record(ctx: WorkerContext, outcomes: Sequence[Outcome]) -> None:
         )
     if not ctx.settings.webhook_url:
         return
-    # Events were committed with the assessments; enqueue their delivery now (the sweeper covers a miss).
-    ids = [o.submission_id for o in outcomes if o.status == "scored"]
-    if not ids:
+    # Events were committed with the assessments; enqueue their delivery now (the sweeper covers a
+    # miss). The recording returned their ids: no query (webhook_events.subject_id has no index).
+    event_ids = [o.event_id for o in outcomes if o.status == "scored" and o.event_id]
+    if not event_ids:
         return
-    with ctx.session_factory() as session:
-        event_ids = webhooks.pending_event_ids(session, ids)
     # One delivery job per scored batch, not per event (a job costs more than a loopback POST).
     enqueue_webhooks(ctx.webhook_queue, event_ids)
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation.assessments import record_assessment
+from moderation.assessments import record_assessments
 from moderation.models import SubmissionRevision
 from moderation.submissions import get_revision, to_score_input
 from scoring.conversation import ConversationMemory
@@ -50,6 +51,7 @@ class Outcome:
     status: str
     verdict: str | None = None
     duration_ms: float | None = None
+    event_id: str | None = None  # the verdict's webhook outbox event, when this call emitted one
 
     @property
     def assessed(self) -> bool:
@@ -85,13 +87,7 @@ def score_and_record(
     # An empty context changes nothing: the plain call keeps context-unaware scorer wrappers working.
     result = scorer.score(item, context) if _has_signals(context) else scorer.score(item)
     duration_ms = (time.perf_counter() - started) * 1000
-    with session_factory() as session:
-        recorded = record_assessment(
-            session, submission_id, revision, result, duration_ms, emit_webhook=emit_webhook
-        )
-        session.commit()
-    status = "scored" if recorded else "already_scored"
-    return Outcome(submission_id, revision, status, result.verdict.value, duration_ms)
+    return _record_one(session_factory, submission_id, revision, result, duration_ms, emit_webhook)
 
 
 def score_and_record_many(
@@ -102,7 +98,7 @@ def score_and_record_many(
     emit_webhook: bool = True,
     signals: Signals | None = None,
 ) -> list[Outcome]:
-    """Batch version of `score_and_record`: one read, one `score_many` call, one commit.
+    """Batch version of `score_and_record`: one read, one `score_many` call, one batch write, one commit.
 
     Per-job plumbing (Redis round trips, commits) costs more than the model, so batching is where
     throughput comes from. One Outcome per distinct item, in the order of `items`. With `signals`,
@@ -135,15 +131,69 @@ def score_and_record_many(
         results = scorer.score_many(items_only) if todo else []
     per_item_ms = (time.perf_counter() - started) * 1000 / max(1, len(todo))
     done: dict[tuple[str, int], Outcome] = dict(skipped)
-    with session_factory() as session:
-        for (key, _item), result in zip(todo, results, strict=True):
-            recorded = record_assessment(
-                session, key[0], key[1], result, per_item_ms, emit_webhook=emit_webhook
-            )
-            status = "scored" if recorded else "already_scored"
-            done[key] = Outcome(key[0], key[1], status, result.verdict.value, per_item_ms)
-        session.commit()
+    batch = [
+        (key[0], key[1], result, per_item_ms) for (key, _item), result in zip(todo, results, strict=True)
+    ]
+    for key, outcome in _record_batch(session_factory, batch, emit_webhook).items():
+        done[key] = outcome
     return [done[key] for key in wanted]
+
+
+def _record_batch(
+    session_factory: sessionmaker[Session],
+    batch: list[tuple[str, int, ScoreResult, float]],
+    emit_webhook: bool,
+) -> dict[tuple[str, int], Outcome]:
+    """Record a scored batch in one transaction (a constant number of statements, see
+    `record_assessments`). If the batch statement fails on a constraint (a submission deleted while
+    it was scored), roll back and record item by item, each in its own transaction, so that one
+    vanished row does not cost the others their verdicts; that row's outcome is "missing"."""
+    try:
+        with session_factory() as session:
+            recorded = record_assessments(session, batch, emit_webhook=emit_webhook)
+            session.commit()
+    except IntegrityError:
+        log.warning("batch of %d hit a constraint, recording item by item", len(batch))
+        return {
+            (sid, rev): _record_one(session_factory, sid, rev, r, ms, emit_webhook)
+            for sid, rev, r, ms in batch
+        }
+    events = {(r.submission_id, r.revision): r.event_id for r in recorded}
+    return {
+        (sid, rev): Outcome(
+            sid,
+            rev,
+            "scored" if (sid, rev) in events else "already_scored",
+            result.verdict.value,
+            ms,
+            events.get((sid, rev)),
+        )
+        for sid, rev, result, ms in batch
+    }
+
+
+def _record_one(
+    session_factory: sessionmaker[Session],
+    submission_id: str,
+    revision: int,
+    result: ScoreResult,
+    duration_ms: float,
+    emit_webhook: bool,
+) -> Outcome:
+    try:
+        with session_factory() as session:
+            recorded = record_assessments(
+                session, [(submission_id, revision, result, duration_ms)], emit_webhook=emit_webhook
+            )
+            session.commit()
+    except IntegrityError:
+        with session_factory() as session:
+            if get_revision(session, submission_id, revision) is not None:
+                raise  # not a vanished row: a real error, for the job to handle
+        return Outcome(submission_id, revision, "missing")
+    status = "scored" if recorded else "already_scored"
+    event_id = recorded[0].event_id if recorded else None
+    return Outcome(submission_id, revision, status, result.verdict.value, duration_ms, event_id)
 
 
 def _score_in_context(
