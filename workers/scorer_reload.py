@@ -19,9 +19,12 @@ the generation check; file checks go on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
+import socket
 import threading
 import time
 import weakref
@@ -44,6 +47,10 @@ GENERATION_KEY = "vigie:scorer:generation"
 LAST_RELOAD_KEY = "vigie:scorer:last_reload"
 # The generation check must not hold a watcher for a hung Redis longer than this.
 _REDIS_TIMEOUT_S = 1.0
+# Each process refreshes `<prefix><host>:<pid>` (its versions, as JSON) at every check; the key expires
+# after this long, so `vigie rules show` lists live processes only.
+PROCESS_KEY_PREFIX = "vigie:scorer:process:"
+PROCESS_KEY_TTL_S = 60
 
 
 def request_reload(redis: Redis, reason: str) -> int:
@@ -69,6 +76,18 @@ def last_reload(redis: Redis) -> dict[str, Any] | None:
     """The reason and time (epoch seconds) of the last `request_reload`, or None."""
     raw = redis.get(LAST_RELOAD_KEY)
     return json.loads(raw) if raw is not None else None
+
+
+def serving_processes(redis: Redis) -> dict[str, dict[str, Any]]:
+    """What each live worker/API process scores with: "<host>:<pid>" -> rules/model version, generation."""
+    keys = sorted(redis.scan_iter(match=PROCESS_KEY_PREFIX + "*", count=500))
+    values = redis.mget(keys) if keys else []
+    prefix = PROCESS_KEY_PREFIX.encode()
+    return {
+        key.removeprefix(prefix).decode(): json.loads(value)
+        for key, value in zip(keys, values, strict=True)
+        if value is not None
+    }
 
 
 def rule_paths(settings: Settings) -> tuple[Path, Path]:
@@ -129,6 +148,7 @@ class ReloadingScorer:
             settings.redis_url, socket_connect_timeout=_REDIS_TIMEOUT_S, socket_timeout=_REDIS_TIMEOUT_S
         )
         self._listeners = list(on_swap)
+        self._process_key = f"{PROCESS_KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
         self.rules_path, self.brands_path = rule_paths(settings)
         self._lock = threading.Lock()
         self._files: dict[Path, _FileState] = {}
@@ -142,6 +162,7 @@ class ReloadingScorer:
         self._redis_ok = True
         self._generation: int | None = None
         self._read_generation()
+        self._heartbeat()
         self.reloads = 0  # swaps done by this instance (tests, `vigie rules show`)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -192,18 +213,34 @@ class ReloadingScorer:
             if generation is not None and generation != self._generation:
                 swapped = self._full_reload(generation)
                 self._generation = generation
-                return swapped
-            return self._check_files()
+            else:
+                swapped = self._check_files()
+            self._heartbeat()
+            return swapped
+
+    def _heartbeat(self) -> None:
+        """Tell `vigie rules show` what this process serves now (skipped while Redis is unreadable)."""
+        if not self._redis_ok:
+            return
+        beat = {"rules_version": self.rules_version, "model_version": self.model_version}
+        # A failure here is reported by the next generation read.
+        with contextlib.suppress(RedisError, OSError):
+            self._redis.set(
+                self._process_key, json.dumps(beat | {"generation": self._generation}), ex=PROCESS_KEY_TTL_S
+            )
 
     def close(self) -> None:
         """Stop the watcher thread and release the Redis client this instance opened."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
+        with contextlib.suppress(RedisError, OSError):
+            self._redis.delete(self._process_key)
         if self._owns_redis:
             self._redis.close()
 
     def _read_generation(self) -> int | None:
+        """The Redis generation, or None when Redis cannot be read."""
         try:
             generation = read_generation(self._redis)
         except (RedisError, OSError, ValueError) as exc:

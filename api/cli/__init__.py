@@ -13,7 +13,15 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here, not at the top, so `vigie --help` stays fast and modules stay independent.
-    from api.cli import learning_commands, model_commands, moderators, ops, retention, scoring_commands
+    from api.cli import (
+        learning_commands,
+        model_commands,
+        moderators,
+        ops,
+        retention,
+        rules_commands,
+        scoring_commands,
+    )
 
     ops.register(main)
     scoring_commands.register(main)
@@ -21,6 +29,7 @@ def _register() -> None:
     moderators.register(main)
     model_commands.register(main)
     learning_commands.register(main)
+    rules_commands.register(main)
 
 
 _register()
