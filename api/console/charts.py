@@ -75,9 +75,10 @@ class DriftChart:
     max_value: float
     threshold: float
     threshold_y: float
-    ticks: list[tuple[float, str]]  # x, week label
+    ticks: list[tuple[float, str]]  # x of the label's start, week label
 
 
+PSI_SCALE_CAP = 5.0
 # Colour-blind-safe pair (Okabe-Ito), then more of the same palette for further kinds.
 SERIES_COLOURS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9")
 
@@ -88,15 +89,18 @@ def drift_chart(
     """PSI per week for each named series, against a horizontal line at the alert `threshold`.
 
     The y scale always shows the threshold with some room above it, so a calm chart reads as calm
-    instead of magnifying noise to full height."""
-    top = max([threshold * 1.5, *(v for _, values in series for v in values if v is not None)])
+    instead of magnifying noise to full height; it stops at PSI_SCALE_CAP x the threshold so one
+    huge shift does not flatten every other week onto the axis (such points sit on the top edge,
+    their tooltip gives the value)."""
+    highest = max([0.0, *(v for _, values in series for v in values if v is not None)])
+    top = min(max(threshold * 1.5, highest), threshold * PSI_SCALE_CAP)
     n = max(1, len(weeks) - 1)
 
     def x_of(i: int) -> float:
         return round(PAD + (WIDTH - 2 * PAD) * i / n, 1)
 
     def y_of(v: float) -> float:
-        return round(HEIGHT - PAD - (HEIGHT - 2 * PAD) * v / top, 1)
+        return round(HEIGHT - PAD - (HEIGHT - 2 * PAD) * min(v, top) / top, 1)
 
     out = []
     for k, (name, values) in enumerate(series):
@@ -118,5 +122,5 @@ def drift_chart(
         max_value=round(top, 2),
         threshold=threshold,
         threshold_y=y_of(threshold),
-        ticks=[(x_of(i), f"{w:%d/%m}") for i, w in enumerate(weeks)],
+        ticks=[(round(x_of(i) - 12, 1), f"{w:%d/%m}") for i, w in enumerate(weeks)],
     )

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.console.charts import HEIGHT, PAD, drift_chart
 from api.quality_metrics import QualityCollector
 from moderation.clock import utcnow
 from moderation.db import make_session_factory
@@ -324,3 +325,22 @@ def test_collector_recomputes_after_its_period_and_keeps_the_last_figures_when_t
         assert rule_b() == 0.5
     broken_engine.dispose()
     assert "quality metrics not refreshed: OperationalError" in caplog.text
+
+
+def test_drift_chart_geometry() -> None:
+    weeks = week_starts(NOW, 4)
+    chart = drift_chart(
+        weeks, [("message", [None, 0.0, 0.1, 3.0]), ("listing", [None, None, None, None])], 0.2
+    )
+    # The scale stops at 5 x the threshold: the 3.0 week sits on the top edge, its tooltip tells the value.
+    assert chart.max_value == 1.0
+    message, listing = chart.series
+    assert [tip for _, _, tip in message.dots][-1].endswith("PSI 3.000")
+    ys = [y for _, y, _ in message.dots]
+    assert ys == [HEIGHT - PAD, HEIGHT - PAD - (HEIGHT - 2 * PAD) * 0.1, PAD]
+    assert chart.threshold_y == pytest.approx(HEIGHT - PAD - (HEIGHT - 2 * PAD) * 0.2)
+    assert listing.dots == [] and listing.points == ""
+    # A calm chart keeps room above the threshold instead of stretching noise to full height.
+    calm = drift_chart(weeks, [("message", [None, 0.01, 0.02, 0.01])], 0.2)
+    assert calm.max_value == pytest.approx(0.3)
+    assert [label for _, label in calm.ticks] == [f"{w:%d/%m}" for w in weeks]
