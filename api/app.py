@@ -82,11 +82,11 @@ def create_app(
     app.after_request(add_rate_headers)
     app.teardown_appcontext(close_request_session)
 
-    from api import docs, health, reports, submissions
+    from api import batch_submissions, docs, health, reports, submissions
     from api import metrics as metrics_bp
     from api import warnings as warnings_bp
 
-    for module in (submissions, health, metrics_bp, docs, warnings_bp, reports):
+    for module in (submissions, batch_submissions, health, metrics_bp, docs, warnings_bp, reports):
         app.register_blueprint(module.bp)
     # Moderators: the review API and the server-rendered console.
     from api import console, review

@@ -28,10 +28,23 @@ from api.review_schemas import (
     ReviewItemListOut,
     ReviewItemOut,
 )
-from api.schemas import HealthOut, ListingIn, MessageIn, ProblemOut, SubmissionOut
+from api.schemas import (
+    BatchOut,
+    HealthOut,
+    ListingBatchIn,
+    ListingIn,
+    MessageBatchIn,
+    MessageIn,
+    ProblemOut,
+    SubmissionOut,
+)
 from api.warnings import WarningEventIn, WarningEventOut, WarningListOut, WarningStatsOut
 
 JSON = "application/json"
+# Blueprints that are not part of the JSON API, hence not in this document: the moderators' console
+# is server-rendered HTML behind its own session login, with form posts, redirects and HTML error
+# pages (tested in tests/browser and tests/hostile/test_console_xss.py).
+UNDOCUMENTED_BLUEPRINTS = frozenset({"console"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,21 @@ _SUBMIT_REPLIES = {
     422: Reply("Validation failed; `errors` names every offending field by its JSON path."),
     **_AUTH_REPLIES,
 }
+_BATCH_REPLIES = {
+    200: Reply(
+        "Per-item results in request order: 201 stored, 200 identical replay, 409 external_id taken by "
+        "another body, 422 invalid item (errors name `items[3].text`, pointer `/items/3/text`). Every 2xx "
+        "item is committed.",
+        BatchOut,
+        JSON,
+    ),
+    400: _SUBMIT_REPLIES[400],
+    413: _SUBMIT_REPLIES[413],
+    415: _SUBMIT_REPLIES[415],
+    422: Reply('Malformed envelope: not {"items": [...]}, or not 1 to VIGIE_BATCH_MAX_ITEMS items.'),
+    **_AUTH_REPLIES,
+    429: Reply("Per-key rate limit exceeded (each item counts as a request).", headers=("Retry-After",)),
+}
 _SYNC = (
     ("mode", "`async` (default) or `sync`: score in process within VIGIE_SYNC_BUDGET_MS (202 if missed)."),
 )
@@ -87,7 +115,7 @@ _READ_REPLIES = {
 
 _LANG = (("lang", "`fr` or `en`: overrides the reader's own language."),)
 _NOT_FOUND = {404: Reply("No such resource."), **_AUTH_REPLIES}
-# The moderators' queue (api/review.py) and console (api/console): scope `moderate`, a moderator's key.
+# The moderators' queue (api/review.py): scope `moderate`, a moderator's key.
 _MOD_REPLIES = {
     403: Reply(
         "The key lacks the scope, or does not belong to a moderator account, or the item is not "
@@ -99,13 +127,6 @@ _MOD_REPLIES = {
 }
 _ITEM = Reply("The item; `ETag` is its version.", ReviewItemOut, JSON, ("ETag",))
 _CLAIMED = Reply("Another moderator holds the item (problem type claimed-by-another), or it is not open.")
-_HTML = Reply("HTML page.", None, "text/html")
-_REDIRECT = Reply(
-    "Redirect (303) to the next page; 403 when the CSRF token is missing or wrong.",
-    None,
-    "text/html",
-    ("Location",),
-)
 _FILTERS = (
     ("status", "open (default), decided, needs_info or any"),
     ("queue", "standard or senior"),
@@ -150,31 +171,6 @@ REVIEW_ROUTES: tuple[Route, ...] = (
           query=(("submission_id", "required"), ("cursor", "last event id seen"), ("limit", "1-200")),
           replies={200: Reply("Events, oldest first.", AuditListOut, JSON),
                    422: Reply("submission_id missing."), **_AUTH_REPLIES}),
-    Route("get", "/console/", "console.queue", "Console: the queue", "console", replies={200: _HTML}),
-    Route("get", "/console/login", "console.login", "Console: login form", "console", replies={200: _HTML}),
-    Route("post", "/console/login", "console.login_post", "Console: log in (rate limited)", "console",
-          replies={303: _REDIRECT, 401: _HTML, 429: _HTML}),
-    Route("post", "/console/logout", "console.logout", "Console: log out", "console",
-          replies={303: _REDIRECT}),
-    Route("get", "/console/next", "console.next_item", "Console: open the next item", "console",
-          replies={303: _REDIRECT}),
-    Route("get", "/console/stats", "console.stats", "Console: statistics", "console", replies={200: _HTML}),
-    Route("get", "/console/items/{item_id}", "console.item", "Console: an item", "console",
-          replies={200: _HTML, 404: _HTML}),
-    Route("post", "/console/items/{item_id}/claim", "console.claim", "Console: claim", "console",
-          replies={303: _REDIRECT}),
-    Route("post", "/console/items/{item_id}/release", "console.release", "Console: release", "console",
-          replies={303: _REDIRECT}),
-    Route("post", "/console/items/{item_id}/escalate", "console.escalate", "Console: escalate", "console",
-          replies={303: _REDIRECT}),
-    Route("post", "/console/items/{item_id}/decision", "console.decide", "Console: decide", "console",
-          replies={303: _REDIRECT}),
-    Route("post", "/console/items/{item_id}/reveal", "console.reveal",
-          "Console: reveal masked personal data (audited)", "console", replies={303: _REDIRECT}),
-    Route("post", "/console/decisions/{decision_id}/undo", "console.undo", "Console: undo a decision",
-          "console", replies={303: _REDIRECT}),
-    Route("get", "/console/static/{filename}", "console.static_file", "Console: CSS and JS", "console",
-          replies={200: Reply("A static file.", None, "text/css")}),
 )  # fmt: skip
 
 # User side (issue 5): safety warnings for recipients, warning telemetry, user reports.
@@ -204,10 +200,14 @@ USER_SIDE_ROUTES: tuple[Route, ...] = (
 ROUTES: tuple[Route, ...] = (
     Route("post", "/v1/messages", "submissions.create_message", "Submit a message", "submissions",
           MessageIn, _SYNC, _SUBMIT_REPLIES),
+    Route("post", "/v1/messages/batch", "batches.create_messages", "Submit several messages at once",
+          "submissions", MessageBatchIn, replies=_BATCH_REPLIES),
     Route("get", "/v1/messages/{submission_id}", "submissions.get_message", "Read a message and its verdict",
           "submissions", replies=_READ_REPLIES),
     Route("post", "/v1/listings", "submissions.create_listing", "Submit a listing (new body = new revision)",
           "submissions", ListingIn, _SYNC, _SUBMIT_REPLIES),
+    Route("post", "/v1/listings/batch", "batches.create_listings", "Submit several listings at once",
+          "submissions", ListingBatchIn, replies=_BATCH_REPLIES),
     Route("get", "/v1/listings/{submission_id}", "submissions.get_listing", "Read a listing and its verdict",
           "submissions", replies=_READ_REPLIES),
     Route("get", "/healthz", "health.healthz", "Liveness", "operations",
@@ -227,9 +227,14 @@ ROUTES: tuple[Route, ...] = (
 
 
 def _schemas() -> dict[str, Any]:
-    models = {ProblemOut, SubmissionOut, HealthOut}
+    models = {ProblemOut, SubmissionOut, HealthOut, BatchOut}
     models.update(r.request_model for r in ROUTES if r.request_model is not None)
-    mode = {SubmissionOut: "serialization", ProblemOut: "serialization", HealthOut: "serialization"}
+    mode = {
+        SubmissionOut: "serialization",
+        ProblemOut: "serialization",
+        HealthOut: "serialization",
+        BatchOut: "serialization",
+    }
     for route in (*USER_SIDE_ROUTES, *REVIEW_ROUTES):
         for reply in route.replies.values():
             if reply.model is not None and reply.model not in models:
@@ -282,6 +287,16 @@ def _operation(app: Flask, route: Route) -> dict[str, Any]:
         if reply.headers:
             entry["headers"] = {h: {"schema": {"type": "string"}} for h in reply.headers}
         responses[str(status)] = entry
+    if not policy.public:
+        # Every keyed operation reads the database (at least to check the key).
+        responses.setdefault(
+            "503",
+            {
+                "description": "The database is unavailable; nothing was acknowledged. Retry later.",
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(ProblemOut)}},
+                "headers": {"Retry-After": {"schema": {"type": "string"}}},
+            },
+        )
     responses["500"] = {
         "description": "Unexpected error (no internals are disclosed).",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(ProblemOut)}},
@@ -291,7 +306,8 @@ def _operation(app: Flask, route: Route) -> dict[str, Any]:
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for `app` (its routes must all appear in ROUTES)."""
+    """The OpenAPI 3.1 document for `app` (its routes must all appear in ROUTES, except those of
+    UNDOCUMENTED_BLUEPRINTS)."""
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         if route.endpoint in app.view_functions:
@@ -311,7 +327,6 @@ def build_spec(app: Flask) -> dict[str, Any]:
             {"name": "submissions"},
             {"name": "user side"},
             {"name": "review"},
-            {"name": "console"},
             {"name": "operations"},
         ],
         "paths": paths,

@@ -33,9 +33,13 @@ class FieldError:
 
     field: str
     message: str
+    pointer: str | None = None  # RFC 6901 form of the same location, given for batch items
 
     def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+        out = {"field": self.field, "message": self.message}
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
+        return out
 
 
 @dataclass
@@ -70,17 +74,16 @@ class Problem(Exception):
         )
 
 
-def problem_response(
+def problem_body(
     status: int,
     slug: str,
     detail: str = "",
     *,
     title: str = "",
     errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
-) -> Response:
-    """Build a problem+json response; `instance` is the path only (a query string may hold data)."""
+) -> dict[str, Any]:
+    """The problem details object; `instance` is the path only (a query string may hold data)."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,
         "title": title or HTTPStatus(status).phrase,
@@ -95,6 +98,21 @@ def problem_response(
         body["errors"] = [e.to_dict() for e in errors]
     for name, value in (extensions or {}).items():
         body.setdefault(name, value)
+    return body
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    detail: str = "",
+    *,
+    title: str = "",
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> Response:
+    """Build a problem+json response (see `problem_body`)."""
+    body = problem_body(status, slug, detail, title=title, errors=errors, extensions=extensions)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value

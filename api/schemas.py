@@ -17,6 +17,7 @@ Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za
 
 # The default when no validation context is given (e.g. in the OpenAPI document).
 DEFAULT_MAX_TEXT_CHARS = 20_000
+DEFAULT_BATCH_MAX_ITEMS = 100
 
 
 class _Strict(BaseModel):
@@ -84,6 +85,26 @@ class ListingIn(_SubmissionIn):
     conversation_id: Identifier | None = None
 
 
+class MessageBatchIn(_Strict):
+    """Several messages in one request: each item is validated, answered and stored on its own."""
+
+    items: list[MessageIn] = Field(
+        min_length=1,
+        max_length=DEFAULT_BATCH_MAX_ITEMS,
+        description=f"1 to VIGIE_BATCH_MAX_ITEMS (default {DEFAULT_BATCH_MAX_ITEMS}) messages.",
+    )
+
+
+class ListingBatchIn(_Strict):
+    """Several listings in one request: each item is validated, answered and stored on its own."""
+
+    items: list[ListingIn] = Field(
+        min_length=1,
+        max_length=DEFAULT_BATCH_MAX_ITEMS,
+        description=f"1 to VIGIE_BATCH_MAX_ITEMS (default {DEFAULT_BATCH_MAX_ITEMS}) listings.",
+    )
+
+
 class ReasonOut(BaseModel):
     code: str
     category: str
@@ -122,6 +143,9 @@ class SubmissionOut(BaseModel):
 class FieldErrorOut(BaseModel):
     field: str
     message: str
+    pointer: str | None = Field(
+        default=None, description="The same location as an RFC 6901 JSON pointer (batch items)."
+    )
 
 
 class ProblemOut(BaseModel):
@@ -134,6 +158,24 @@ class ProblemOut(BaseModel):
     instance: str
     errors: list[FieldErrorOut] | None = None
     request_id: str | None = None
+
+
+class BatchItemOut(BaseModel):
+    """The outcome of one item of a batch, at the item's position."""
+
+    index: int = Field(ge=0)
+    status: Literal[200, 201, 409, 422] = Field(
+        description="201 stored (queued), 200 identical replay, 409 external_id taken by another body, "
+        "422 invalid item."
+    )
+    submission: SubmissionOut | None = Field(default=None, description="On 200 and 201.")
+    problem: ProblemOut | None = Field(default=None, description="On 409 and 422, as problem details.")
+
+
+class BatchOut(BaseModel):
+    """Per-item results, in the order of the request's items."""
+
+    items: list[BatchItemOut]
 
 
 class HealthOut(BaseModel):

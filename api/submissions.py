@@ -60,7 +60,8 @@ def get_listing(submission_id: str) -> Response:
     return _read(Kind.LISTING, submission_id)
 
 
-def _to_content(kind: Kind, body: BaseModel) -> SubmissionContent:
+def to_content(kind: Kind, body: BaseModel) -> SubmissionContent:
+    """The domain's SubmissionContent of a validated request body."""
     data: dict[str, Any] = body.model_dump(exclude_none=True)
     return SubmissionContent(
         kind=kind,
@@ -94,7 +95,7 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
         raise Problem(
             422, "validation-failed", "The request body is not valid.", errors=field_errors(exc)
         ) from None
-    content = _to_content(kind, body)
+    content = to_content(kind, body)
 
     session = svc.session()
     try:
@@ -109,7 +110,7 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
             errors=[FieldError(exc.field, "already used with a different body")],
             extensions={"existing_id": exc.existing_id},
         ) from None
-    svc.metrics.submissions.labels(kind.value, _outcome_label(outcome)).inc()
+    svc.metrics.submissions.labels(kind.value, outcome_label(outcome)).inc()
 
     scored = outcome.status == "scored"
     scored_here = False
@@ -150,7 +151,8 @@ def _create(kind: Kind, model: type[BaseModel]) -> Response:
     return response
 
 
-def _outcome_label(outcome: SubmitOutcome) -> str:
+def outcome_label(outcome: SubmitOutcome) -> str:
+    """The `outcome` label of vigie_submissions_total."""
     if not outcome.created:
         return "replayed"
     return "created" if outcome.revision == 1 else "revised"

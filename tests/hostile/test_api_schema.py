@@ -77,5 +77,11 @@ def _fuzz(api_schema: tuple[Any, str], checks: list[Any]) -> None:
             check()
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a BaseExceptionGroup
             found = getattr(exc, "exceptions", [exc])
-            failures.append(f"{operation.label}: " + "; ".join(str(e).strip().splitlines()[0] for e in found))
+            failures.append(f"{operation.label}: " + "; ".join(_summary(e) for e in found))
     assert not failures, "\n".join(failures)
+
+
+def _summary(error: BaseException) -> str:
+    """The check's name and its first detail lines (e.g. the received and documented status codes)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return " / ".join(lines[:3])
