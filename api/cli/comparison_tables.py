@@ -12,7 +12,7 @@ def _pct(value: float | None) -> str:
 def transition_matrix(comparison: VerdictComparison, rows_name: str, cols_name: str) -> list[str]:
     """Rows: `rows_name`'s verdict; columns: `cols_name`'s verdict; the diagonal is agreement."""
     width = max(len(rows_name) + 2, 8)
-    lines = [f"{rows_name + ' ↓ / ' + cols_name + ' →':<{width + 20}}"]
+    lines = [f"{rows_name} ↓ / {cols_name} →"]
     lines.append(f"{'':<{width}}" + "".join(f"{v:>8}" for v in VERDICTS))
     for verdict, counts in zip(VERDICTS, comparison.matrix(), strict=True):
         lines.append(f"{verdict:<{width}}" + "".join(f"{n:>8}" for n in counts))
