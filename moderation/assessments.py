@@ -117,9 +117,15 @@ def record_assessments(
     if not results:
         return []
     rows = [_assessment_values(sid, rev, result, ms, now) for (sid, rev), (result, ms) in results.items()]
+    # Rows in key order: two workers racing on overlapping batches (PostgreSQL) then take the unique
+    # index's row locks in the same order and one waits for the other instead of deadlocking.
     inserted = set(
         insert_many_if_absent(
-            session, Assessment, rows, ("submission_id", "revision"), ("submission_id", "revision")
+            session,
+            Assessment,
+            sorted(rows, key=lambda row: (row["submission_id"], row["revision"])),
+            ("submission_id", "revision"),
+            ("submission_id", "revision"),
         )
     )
     recorded = [row for row in rows if (row["submission_id"], row["revision"]) in inserted]
