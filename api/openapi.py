@@ -194,7 +194,8 @@ USER_SIDE_ROUTES: tuple[Route, ...] = (
                    **_AUTH_REPLIES}),
     Route("get", "/v1/reports/{report_id}", "reports.get_report",
           "A report's status, expected delay and reasons", "user side", query=_LANG,
-          replies={200: Reply("Status in the reporter's language.", ReportStatusOut, JSON), **_NOT_FOUND}),
+          replies={200: Reply("Status in the reporter's language.", ReportStatusOut, JSON),
+                   422: Reply("lang is not fr or en."), **_NOT_FOUND}),
 )  # fmt: skip
 
 ROUTES: tuple[Route, ...] = (

@@ -1,17 +1,23 @@
-"""`make load`: sustained load on the running stack, measured from a second process over loopback.
+"""`make load`: sustained load on a real stack, measured from separate processes over loopback.
 
 For each database (SQLite always; PostgreSQL when VIGIE_LOAD_POSTGRES_URL is set or a local
-server answers) it starts a real stack (bench/stack.py: Redis with AOF, gunicorn, N RQ workers
-with batched dispatch), then `--clients` threads POST /v1/messages for `--duration` seconds
-(keep-alive connections, optionally paced to `--rate` per second). After the window it waits
-(bounded) for the last verdict and reports:
+server answers) and each mode it starts a real stack (bench/stack.py: Redis with AOF, gunicorn,
+N RQ workers with batched dispatch), then `--clients` keep-alive connections spread over
+`--client-procs` processes submit for `--duration` seconds (optionally paced to `--rate`
+requests per second):
 
-  sustained submissions/s   202 answers per second of the window
+  single   one message per request, POST /v1/messages
+  batch    `--batch-size` messages per request, POST /v1/messages/batch
+
+After the window it waits (bounded) for the last verdict and reports:
+
+  sustained submissions/s   accepted items (202 single, 201 batch item) per second of the window
   end-to-end/s              verdicts recorded per second, first submission to last verdict
-  API latency p50/p99       client-side, POST to response
-  submit-to-verdict p50/p99 assessment.created_at - submission.created_at, from the database
+  API latency p50/p99       client-side, request to response (a batch request is one request)
+  submit-to-verdict p50/p99 assessment.created_at - submission.created_at per item, from the database
 
-    python bench/load.py [--duration 60] [--clients 16] [--rate 0] [--rq-workers 2] [--db sqlite,postgresql]
+    python bench/load.py [--duration 60] [--mode single,batch] [--batch-size 50] [--clients 16]
+                         [--client-procs 2] [--rate 0] [--rq-workers 2] [--db sqlite,postgresql]
 
 Writes var/load/load.json (and a latency histogram PNG when matplotlib is present).
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import platform
 import sys
@@ -47,40 +54,52 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Client(threading.Thread):
-    """One keep-alive HTTP client posting messages until `stop_at` (paced when `interval_s` > 0)."""
+    """One keep-alive HTTP client posting until `stop_at` (paced when `interval_s` > 0).
 
-    def __init__(self, stack: Stack, tag: str, counter: Any, stop_at: float, interval_s: float) -> None:
+    `batch` = 0 posts one message per request to /v1/messages; `batch` = n posts {"items": [n messages]}
+    to /v1/messages/batch. Message indices are `first`, `first + stride`, ... so clients never collide.
+    """
+
+    def __init__(
+        self, api_port: int, key: str, tag: str, first: int, stride: int, stop_at: float, interval_s: float,
+        batch: int,
+    ) -> None:  # fmt: skip
         super().__init__(daemon=True)
-        self.stack, self.tag, self.counter, self.stop_at, self.interval_s = (
-            stack,
-            tag,
-            counter,
-            stop_at,
-            interval_s,
-        )
+        self.api_port, self.key, self.tag = api_port, key, tag
+        self.next_index, self.stride = first, stride
+        self.stop_at, self.interval_s, self.batch = stop_at, interval_s, batch
         self.latencies_ms: list[float] = []
-        self.accepted: list[str] = []
+        self.accepted = 0
         self.statuses: dict[str, int] = {}
+
+    def _body(self) -> bytes:
+        count = max(1, self.batch)
+        items = []
+        for _ in range(count):
+            items.append(message(self.next_index, self.tag, with_parties=True))
+            self.next_index += self.stride
+        return json.dumps({"items": items} if self.batch else items[0]).encode()
 
     def run(self) -> None:
         conn: http.client.HTTPConnection | None = None
         next_at = time.monotonic()
-        headers = {"Authorization": f"Bearer {self.stack.key}", "Content-Type": "application/json"}
+        path = "/v1/messages/batch" if self.batch else "/v1/messages"
+        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
         while time.monotonic() < self.stop_at:
             if self.interval_s:
                 next_at += self.interval_s
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            i = next(self.counter)
-            body = message(i, self.tag, with_parties=True)
+            body = self._body()
             started = time.perf_counter()
+            payload = b""
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.stack.api_port, timeout=60)
-                conn.request("POST", "/v1/messages", body=json.dumps(body), headers=headers)
+                    conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
-                response.read()
+                payload = response.read()
                 status = str(response.status)
                 if response.getheader("Connection", "").lower() == "close":
                     conn.close()
@@ -91,49 +110,110 @@ class Client(threading.Thread):
                     conn.close()
                 conn = None
             self.latencies_ms.append((time.perf_counter() - started) * 1000)
-            self.statuses[status] = self.statuses.get(status, 0) + 1
-            if status == "202":
-                self.accepted.append(body["external_id"])
+            if self.batch and status == "200":
+                for item in json.loads(payload)["items"]:
+                    item_status = str(item["status"])
+                    self.statuses[item_status] = self.statuses.get(item_status, 0) + 1
+                    self.accepted += item_status == "201"
+            else:
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                self.accepted += status == "202"
         if conn is not None:
             conn.close()
 
 
-def drive(stack: Stack, tag: str, duration_s: float, clients: int, rate: float) -> dict[str, Any]:
-    """Submit for `duration_s` from `clients` threads; returns counts, statuses and API latencies."""
-    counter = iter(range(10**9))
-    lock = threading.Lock()
-
-    def safe_next() -> int:
-        with lock:
-            return next(counter)
-
-    class Counter:
-        def __next__(self) -> int:
-            return safe_next()
-
-    interval = clients / rate if rate > 0 else 0.0
-    started = time.monotonic()
-    threads = [Client(stack, tag, Counter(), started + duration_s, interval) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    window = time.monotonic() - started
-    latencies = [x for t in threads for x in t.latencies_ms]
+def _client_process(
+    api_port: int, key: str, tag: str, proc: int, procs: int, threads: int, stop_at_wall: float,
+    interval_s: float, batch: int, out: Any,
+) -> None:  # fmt: skip
+    """One load-generator process: `threads` clients; sends its totals back on `out`."""
+    stop_at = time.monotonic() + (stop_at_wall - time.time())
+    clients = [
+        Client(api_port, key, tag, proc * threads + t, procs * threads, stop_at, interval_s, batch)
+        for t in range(threads)
+    ]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join()
     statuses: dict[str, int] = {}
-    for t in threads:
-        for k, v in t.statuses.items():
+    for c in clients:
+        for k, v in c.statuses.items():
             statuses[k] = statuses.get(k, 0) + v
-    accepted = [x for t in threads for x in t.accepted]
+    out.put(
+        {
+            "latencies_ms": [x for c in clients for x in c.latencies_ms],
+            "accepted": sum(c.accepted for c in clients),
+            "statuses": statuses,
+        }
+    )
+
+
+def drive(
+    stack: Stack, tag: str, duration_s: float, clients: int, rate: float, procs: int, batch: int
+) -> dict[str, Any]:
+    """Submit for `duration_s` from `clients` keep-alive connections spread over `procs` processes (a
+    single Python process cannot generate this load without competing for its GIL); returns counts,
+    statuses and API latencies (per request: a batch request is one latency)."""
+    procs = max(1, min(procs, clients))
+    per_proc = clients // procs
+    interval = clients / rate if rate > 0 else 0.0
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    stop_at_wall = time.time() + duration_s
+    started = time.monotonic()
+    workers = [
+        ctx.Process(
+            target=_client_process,
+            args=(stack.api_port, stack.key, tag, p, procs, per_proc, stop_at_wall, interval, batch, out),
+        )
+        for p in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    parts = [out.get() for _ in workers]
+    for w in workers:
+        w.join()
+    window = time.monotonic() - started
+    latencies = [x for part in parts for x in part["latencies_ms"]]
+    statuses: dict[str, int] = {}
+    for part in parts:
+        for k, v in part["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    accepted = sum(part["accepted"] for part in parts)
     return {
         "window_s": round(window, 2),
-        "accepted": len(accepted),
-        "accepted_ids": accepted,
+        "requests": len(latencies),
+        "accepted": accepted,
         "statuses": statuses,
-        "submissions_per_s": round(len(accepted) / window, 1),
+        "submissions_per_s": round(accepted / window, 1),
         "api_p50_ms": round(percentile(latencies, 50), 2),
         "api_p99_ms": round(percentile(latencies, 99), 2),
     }
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            # Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def stack_cpu_s(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of the API (gunicorn and its workers) and of all RQ workers together."""
+    api = tree_cpu_s(stack.procs["api"].pid)
+    workers = sum(tree_cpu_s(p.pid) for name, p in stack.procs.items() if name.startswith("worker"))
+    return {"api": api, "workers": workers}
 
 
 def verdict_latencies(database_url: str, tag: str) -> tuple[list[float], float]:
@@ -189,7 +269,7 @@ def wait_for_verdicts(database_url: str, tag: str, expected: int, limit_s: float
     return done
 
 
-def run_one(args: argparse.Namespace, database: str) -> dict[str, Any]:
+def run_one(args: argparse.Namespace, database: str, mode: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"vigie-load-{database}-") as tmp:
         stack = Stack(
             Path(tmp),
@@ -197,18 +277,35 @@ def run_one(args: argparse.Namespace, database: str) -> dict[str, Any]:
             web_workers=args.web_workers,
             web_threads=args.web_threads,
             rq_workers=args.rq_workers,
-            extra_env={"VIGIE_DISPATCH": args.dispatch, "VIGIE_DISPATCH_BATCH_SIZE": str(args.batch_size)},
+            extra_env={
+                "VIGIE_DISPATCH": args.dispatch,
+                "VIGIE_DISPATCH_BATCH_SIZE": str(args.dispatch_batch_size),
+                "VIGIE_BATCH_MAX_ITEMS": str(max(100, args.batch_size)),
+            },
         )
         with stack:
             tag = f"load{int(time.time())}"
-            result = drive(stack, tag, args.duration, args.clients, args.rate)
-            accepted = result.pop("accepted_ids")
-            assessed = wait_for_verdicts(stack.database_url, tag, len(accepted), args.drain)
+            batch = args.batch_size if mode == "batch" else 0
+            cpu_before = stack_cpu_s(stack)
+            result = drive(stack, tag, args.duration, args.clients, args.rate, args.client_procs, batch)
+            cpu_window = stack_cpu_s(stack)
+            assessed = wait_for_verdicts(stack.database_url, tag, result["accepted"], args.drain)
+            cpu_after = stack_cpu_s(stack)
+            load_avg = os.getloadavg()[0]
             lat, span = verdict_latencies(stack.database_url, tag)
     result.update(
         database=database,
+        mode=mode if mode == "single" else f"batch {args.batch_size}",
         assessed=assessed,
         end_to_end_per_s=round(assessed / span, 1) if span else 0.0,
+        # CPU per accepted item: the API's during the window, the workers' until the last verdict.
+        api_cpu_ms_per_item=round(
+            1000 * (cpu_window["api"] - cpu_before["api"]) / max(1, result["accepted"]), 2
+        ),
+        worker_cpu_ms_per_item=round(
+            1000 * (cpu_after["workers"] - cpu_before["workers"]) / max(1, assessed), 2
+        ),
+        load_avg_1m_after=round(load_avg, 1),
         verdict_p50_ms=round(percentile(lat, 50) * 1000, 1),
         verdict_p99_ms=round(percentile(lat, 99) * 1000, 1),
         verdict_latencies_s=lat,
@@ -225,7 +322,14 @@ def main() -> int:
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--dispatch", choices=["batched", "per_request"], default="batched")
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--dispatch-batch-size", type=int, default=100, help="revisions per worker job")
+    parser.add_argument(
+        "--mode",
+        default="single,batch",
+        help="comma list: single (POST /v1/messages), batch (POST /v1/messages/batch)",
+    )
+    parser.add_argument("--batch-size", type=int, default=50, help="messages per request in batch mode")
+    parser.add_argument("--client-procs", type=int, default=2, help="load-generator processes")
     parser.add_argument("--drain", type=float, default=120.0, help="max seconds to wait for the last verdict")
     parser.add_argument("--db", default="sqlite,postgresql", help="comma list: sqlite, postgresql")
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "load" / "load.json")
@@ -236,12 +340,15 @@ def main() -> int:
         if database == "postgresql" and postgres_base_url() is None:
             print("postgresql: no server (set VIGIE_LOAD_POSTGRES_URL); skipped")
             continue
-        print(
-            f"== {database}: {args.duration:.0f} s, {args.clients} clients, {args.rq_workers} RQ workers, "
-            f"{args.web_workers}x{args.web_threads} gunicorn, dispatch={args.dispatch}",
-            flush=True,
-        )
-        results.append(run_one(args, database))
+        for mode in [m.strip() for m in args.mode.split(",") if m.strip()]:
+            print(
+                f"== {database}, {mode}: {args.duration:.0f} s, {args.clients} clients in "
+                f"{args.client_procs} processes, {args.rq_workers} RQ workers, "
+                f"{args.web_workers}x{args.web_threads} gunicorn, "
+                f"dispatch={args.dispatch}, load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            results.append(run_one(args, database, mode))
     print_table(results)
     env = {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -262,17 +369,23 @@ def main() -> int:
 
 def print_table(results: list[dict[str, Any]]) -> None:
     head = (
-        f"{'database':10} {'accepted':>8} {'assessed':>8} {'subm/s':>8} {'e2e/s':>8} {'api p50':>8} "
-        f"{'api p99':>8} {'verd p50':>9} {'verd p99':>9}  statuses"
+        f"{'database':10} {'mode':9} {'accepted':>8} {'assessed':>8} {'subm/s':>8} {'e2e/s':>8} "
+        f"{'api p50':>8} {'api p99':>8} {'verd p50':>9} {'verd p99':>9} {'api cpu':>8} {'wrk cpu':>8} "
+        f"{'load':>5}  statuses"
     )
     print("\n" + head)
     for r in results:
         print(
-            f"{r['database']:10} {r['accepted']:>8} {r['assessed']:>8} {r['submissions_per_s']:>8} "
-            f"{r['end_to_end_per_s']:>8} {r['api_p50_ms']:>8} {r['api_p99_ms']:>8} "
-            f"{r['verdict_p50_ms']:>9} {r['verdict_p99_ms']:>9}  {r['statuses']}"
+            f"{r['database']:10} {r['mode']:9} {r['accepted']:>8} {r['assessed']:>8} "
+            f"{r['submissions_per_s']:>8} {r['end_to_end_per_s']:>8} {r['api_p50_ms']:>8} "
+            f"{r['api_p99_ms']:>8} "
+            f"{r['verdict_p50_ms']:>9} {r['verdict_p99_ms']:>9} {r['api_cpu_ms_per_item']:>8} "
+            f"{r['worker_cpu_ms_per_item']:>8} {r['load_avg_1m_after']:>5}  {r['statuses']}"
         )
-    print("(latencies in ms; verd = submit-to-verdict from the database clocks)")
+    print(
+        "(latencies in ms; api = per request (a batch request is one); verd = submit-to-verdict per item, "
+        "from the database clocks; cpu = CPU ms per accepted item; load = 1-minute load average at the end)"
+    )
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
@@ -286,7 +399,8 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for r in results:
         if r["verdict_latencies_s"]:
-            ax.hist([x * 1000 for x in r["verdict_latencies_s"]], bins=60, alpha=0.6, label=r["database"])
+            label = f"{r['database']}, {r['mode']}"
+            ax.hist([x * 1000 for x in r["verdict_latencies_s"]], bins=60, alpha=0.6, label=label)
     ax.set_xlabel("submit-to-verdict latency (ms)")
     ax.set_ylabel("submissions")
     ax.set_title("Vigie load: submit-to-verdict latency")
