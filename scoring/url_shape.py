@@ -44,16 +44,22 @@ class UrlShapes:
             )
 
         shortener = under_any(host, self.lists.shorteners)
-        if shortener is not None:
+        if shortener is not None and parsed.path.strip("/"):
             add("url.shortener", Category.URL_SHORTENER, 0.4, "shortener", shortener=shortener)
             return out
+        if shortener is not None:
+            return out  # the shortener's own home page hides no destination
         if is_ip_literal(host):
             add("url.ip_host", Category.PHISHING_LINK, 0.55, "ip_literal")
         else:
             hosting = under_any(host, self.lists.free_hosting)
+            parts = split_host(host)
+            if hosting is None and parts.is_private_suffix and parts.label:
+                # A PSL private suffix (bucket.s3.<region>.amazonaws.com, x.cloudfront.net) is a
+                # platform that hands out names to its customers, whatever our list says.
+                hosting = parts.suffix
             if hosting is not None and hosted_by_anyone(host, hosting):
                 add("url.free_hosting", Category.PHISHING_LINK, 0.3, "free_hosting", hosting=hosting)
-            parts = split_host(host)
             tld = parts.suffix.rsplit(".", 1)[-1]
             if tld in self.lists.suspicious_tlds:
                 add("url.suspicious_tld", Category.PHISHING_LINK, 0.15, "suspicious_tld", tld=tld)
@@ -73,11 +79,13 @@ class UrlShapes:
         if parsed.port is not None and parsed.port not in _STANDARD_PORTS:
             add("url.port", Category.PHISHING_LINK, 0.15, "non_standard_port", port=parsed.port)
         host_words = {w for _, w in self._phishing_words.iter(host)} if self.lists.phishing_words else set()
+        host_words = {w for w in host_words if not any(w != o and w in o for o in host_words)}
         if host_words:
+            # One kit word ("secure") names many honest hosts; two ("confirm" + "account") rarely do.
             add(
                 "url.phishing_words_host",
                 Category.PHISHING_LINK,
-                0.3,
+                0.45 if len(host_words) >= 2 else 0.3,
                 "phishing_words",
                 words=sorted(host_words),
             )

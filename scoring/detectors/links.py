@@ -38,18 +38,35 @@ def _has_lookalike_letters(raw: str) -> bool:
     return any(not ch.isascii() and ch.isalpha() for ch in raw)
 
 
+def _url_signals(ctx: FieldContext, value: str, raw: str) -> list:
+    """The analyzer's signals for a link, judged as normalised AND as written.
+
+    Normalisation decodes leetspeak ("leb0ncoin.fr" -> "leboncoin.fr"), which turns a digit look-alike
+    into the brand's real domain; the link as written (when it is one unbroken token) is what the
+    browser would open, so its signals count too (the strongest per code wins).
+    """
+    signals = list(ctx.links.assess_url(value))
+    if raw.casefold() != value and raw and not any(ch.isspace() for ch in raw):
+        best = {sig.code: sig for sig in signals}
+        for sig in ctx.links.assess_url(raw):
+            if sig.code not in best or sig.weight > best[sig.code].weight:
+                best[sig.code] = sig
+        signals = list(best.values())
+    return signals
+
+
 def link_reasons(ctx: FieldContext) -> list[Reason]:
     """Reasons for the links and e-mail addresses of one field."""
     reasons: list[Reason] = []
     scale = ctx.pack.fusion.domain_signal_scale
     seen: set[tuple[str, str]] = set()
     for url in ctx.entities.urls:
-        for sig in ctx.links.assess_url(url.value):
+        raw = ctx.original[url.span[0] : url.span[1]]
+        for sig in _url_signals(ctx, url.value, raw):
             if (sig.code, url.value) in seen:
                 continue
             seen.add((sig.code, url.value))
             reasons.append(_reason(ctx, url, sig.code, sig.category, sig.weight * scale, dict(sig.detail)))
-        raw = ctx.original[url.span[0] : url.span[1]]
         if _has_lookalike_letters(raw):
             reasons.append(
                 _reason(
