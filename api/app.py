@@ -68,7 +68,7 @@ def create_app(
             fast_redis, settings.rate_limit_per_minute, on_fail_open=metrics.ratelimit_fail_open.inc
         ),
         metrics=metrics,
-        scorer=ScorerProvider(scorer_loader or default_scorer_loader(settings)),
+        scorer=ScorerProvider(scorer_loader or default_scorer_loader(settings, [metrics.observe_scorer])),
         principals=PrincipalCache(settings.auth_cache_ttl_s),
     )
     app.extensions[EXTENSION_KEY] = svc

@@ -16,6 +16,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -73,6 +74,22 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+        # 1 for the versions this process's sync-mode scorer serves now, 0 for those it served before a
+        # hot reload (per process under gunicorn: "liveall" drops the series of dead workers).
+        self.scorer_info = Gauge(
+            "vigie_scorer_info",
+            "Rule pack and model versions of the sync-mode scorer (1 = serving now).",
+            ["rules_version", "model_version"],
+            registry=self.registry,
+            multiprocess_mode="liveall",
+        )
+
+    def observe_scorer(self, old: object | None, new: object) -> None:
+        """A `ReloadingScorer` swap listener: move the 1 to the new versions."""
+        if old is not None:
+            self.scorer_info.labels(_version(old, "rules_version"), _version(old, "model_version")).set(0)
+        self.scorer_info.labels(_version(new, "rules_version"), _version(new, "model_version")).set(1)
+
     def exposition(self) -> Response:
         """The text exposition of every process's metrics (multiprocess-aware)."""
         # prometheus-client's own switch: it decides at import whether values go to files.
@@ -82,6 +99,10 @@ class ApiMetrics:
         else:
             registry = self.registry
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _version(scorer: object, name: str) -> str:
+    return str(getattr(scorer, name, "unknown"))
 
 
 def init_app(app: Flask, metrics: ApiMetrics) -> None:

@@ -9,7 +9,7 @@ is cheap and import-time side effects are nil. Tests build apps from their own `
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
@@ -72,7 +72,9 @@ class ScorerProvider:
         scorer.score(ScoreInput(id="warm-up-en", kind=Kind.LISTING, text="Bike for sale", title="Bike"))
 
 
-def default_scorer_loader(settings: Settings) -> Callable[[], Scorer]:
+def default_scorer_loader(
+    settings: Settings, on_swap: Sequence[Callable[[object | None, object], None]] = ()
+) -> Callable[[], Scorer]:
     """A loader for the shipped model (or `settings.model_path` when set)."""
 
     def load() -> Scorer:
@@ -81,7 +83,7 @@ def default_scorer_loader(settings: Settings) -> Callable[[], Scorer]:
         from workers.context import load_scorer
         from workers.scorer_reload import ReloadingScorer
 
-        return cast("Scorer", ReloadingScorer(settings, load_scorer(settings)))
+        return cast("Scorer", ReloadingScorer(settings, load_scorer(settings), on_swap=on_swap))
 
     return load
 

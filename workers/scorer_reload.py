@@ -118,7 +118,8 @@ def _read_state(path: Path) -> tuple[_FileState, str]:
     return _FileState(stat, hashlib.sha256(text.encode("utf-8")).hexdigest()), text
 
 
-SwapListener = Callable[[Scorer, Scorer], None]
+# Called with (None, first Scorer) at construction, then (old, new) at every swap.
+SwapListener = Callable[[Any, Any], None]
 
 
 class ReloadingScorer:
@@ -163,6 +164,8 @@ class ReloadingScorer:
         self._generation: int | None = None
         self._read_generation()
         self._heartbeat()
+        for listener in self._listeners:
+            listener(None, scorer)
         self.reloads = 0  # swaps done by this instance (tests, `vigie rules show`)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

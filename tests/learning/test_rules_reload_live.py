@@ -162,3 +162,14 @@ def test_sync_mode_scores_with_the_edited_pack(
     assert after["rules_version"] == svc.scorer.get().rules_version != before["rules_version"]
     stored = client.get(second.headers["Location"], headers=headers).get_json()["assessment"]
     assert stored["rules_version"] == after["rules_version"]
+    # /metrics says which versions this process serves now.
+    metrics = client.get("/metrics").get_data(as_text=True)
+    model = after["model_version"]
+    assert (
+        f'vigie_scorer_info{{model_version="{model}",rules_version="{after["rules_version"]}"}} 1.0'
+        in metrics
+    )
+    assert (
+        f'vigie_scorer_info{{model_version="{model}",rules_version="{before["rules_version"]}"}} 0.0'
+        in metrics
+    )
