@@ -42,10 +42,18 @@ def make_engine(settings_or_url: Settings | str, **engine_kwargs: Any) -> Engine
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
+        # WAL: readers (API reads, the sweeper, signals) never block the one writer nor wait for it,
+        # and a commit appends to the log instead of rewriting pages through a rollback journal.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # API processes and workers share one write lock: wait for it (commits are short, batched)
+        # rather than fail with "database is locked".
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL + NORMAL is durable against application crashes; only an OS crash can lose the last commits.
+        # In WAL mode NORMAL syncs at checkpoints, not at every commit (FULL fsyncs each commit: the
+        # dominant cost of small transactions). A killed process loses nothing: committed
+        # transactions are in the WAL file, which the OS holds. Only an OS crash or power loss can
+        # lose the last transactions since the previous sync, never corrupt the file. Production
+        # runs PostgreSQL (README, deployment notes); SQLite serves single-host setups.
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
