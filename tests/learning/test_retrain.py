@@ -217,11 +217,46 @@ def test_the_nightly_run_is_scheduled_once_per_night(settings: Settings, redis_c
     from workers.queues import score_queue
 
     queue: Queue = score_queue(redis_client, settings)
-    now = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)
+    now = datetime(2031, 11, 22, 17, 0, tzinfo=UTC)
     job = nightly.schedule_next(queue, settings, now)
-    assert job is not None and job.id == "nightly-retrain-20261123"
+    assert job is not None and job.id == "nightly-retrain-20311123"
     assert nightly.schedule_next(queue, settings, now) is None  # a second worker start adds nothing
     registry = ScheduledJobRegistry(queue=queue)
     assert job.id in registry.get_job_ids()
-    assert registry.get_scheduled_time(job) == datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    assert registry.get_scheduled_time(job) == datetime(2031, 11, 23, 3, 0, tzinfo=UTC)
     job.delete()
+
+
+def test_the_nightly_job_runs_in_a_worker_registers_a_candidate_and_schedules_the_next_night(
+    settings: Settings, session_factory: sessionmaker[Session], scorer: object
+) -> None:
+    from rq.registry import ScheduledJobRegistry
+
+    from workers.context import build_context, set_context
+    from workers.worker import make_worker
+
+    seed_labels(session_factory)
+    nightly_settings = dataclasses.replace(settings, nightly_retrain=True)
+    ctx = build_context(nightly_settings, scorer)  # type: ignore[arg-type]
+    set_context(ctx)
+    try:
+        job = ctx.score_queue.enqueue(nightly.retrain_from_labels, job_timeout=nightly.NIGHTLY_JOB_TIMEOUT_S)
+        assert make_worker(ctx).work(burst=True, logging_level="WARNING")
+        job.refresh()
+        assert job.get_status() == "finished", job.latest_result()
+        outcome = job.return_value()
+        scheduled = ScheduledJobRegistry(queue=ctx.score_queue).get_job_ids()
+        for job_id in scheduled:  # the session's Redis is shared by every test
+            if job_id.startswith(nightly.NIGHTLY_JOB_PREFIX):
+                ctx.score_queue.fetch_job(job_id).delete()  # type: ignore[union-attr]
+    finally:
+        set_context(None)
+        ctx.engine.dispose()
+        ctx.redis.close()
+    with session_factory() as session:
+        (row,) = model_registry.list_versions(session)
+    assert row.version == outcome["version"] and row.created_by == nightly.NIGHTLY_ACTOR
+    # Promoted only if the gate passed against the model serving before (the shipped one here).
+    assert row.status == ("active" if outcome["gate"]["passed"] else "rejected")
+    assert outcome["promoted"] is outcome["gate"]["passed"]
+    assert [j for j in scheduled if j.startswith(nightly.NIGHTLY_JOB_PREFIX)]
