@@ -216,6 +216,19 @@ def stack_cpu_s(stack: Stack) -> dict[str, float]:
     return {"api": api, "workers": workers}
 
 
+def wait_until_idle(stack: Stack, limit_s: float = 60.0) -> None:
+    """Wait until the stack stops burning CPU on its own (each gunicorn worker warms its Scorer after
+    boot), so that start-up work is not counted as the cost of the first submissions."""
+    deadline = time.monotonic() + limit_s
+    before = stack_cpu_s(stack)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        after = stack_cpu_s(stack)
+        if after["api"] - before["api"] < 0.05:
+            return
+        before = after
+
+
 def verdict_latencies(database_url: str, tag: str) -> tuple[list[float], float]:
     """(submit-to-verdict seconds of every assessed `tag` submission, first-submit-to-last-verdict span)."""
     engine = create_engine(database_url)
@@ -286,6 +299,7 @@ def run_one(args: argparse.Namespace, database: str, mode: str) -> dict[str, Any
         with stack:
             tag = f"load{int(time.time())}"
             batch = args.batch_size if mode == "batch" else 0
+            wait_until_idle(stack)
             cpu_before = stack_cpu_s(stack)
             result = drive(stack, tag, args.duration, args.clients, args.rate, args.client_procs, batch)
             cpu_window = stack_cpu_s(stack)
