@@ -14,11 +14,19 @@ truncates) a float cast to integer. Reason codes live in a JSON array: it is exp
 dialect's own table function (`json_each` / `json_array_elements`), the only dialect-specific part.
 
 Population stability index: PSI = Σ (a_i − e_i) · ln(a_i / e_i) over the bins, a and e the shares
-of the week and of the reference week (a share of 0 counts as 0.0001, or one empty bin would make it
-infinite). The usual reading, used here: < 0.1 stable, 0.1–0.2 moderate shift worth a look, ≥ 0.2
-a significant shift (PSI_ALERT): the score distribution moved, so either the traffic changed
-(a new scam wave) or the scorer did (a model or rule pack release), and thresholds tuned on the
-old distribution may no longer hold.
+of the week and of the reference week, each bin's count smoothed by half an observation (an empty
+bin would make it infinite; a tiny floor such as 0.0001 instead makes small weeks explode). The
+usual reading, used here: < 0.1 stable, 0.1–0.2 moderate shift worth a look, ≥ 0.2 a significant
+shift (PSI_ALERT): the score distribution moved, so either the traffic changed (a new scam wave) or
+the scorer did (a model or rule pack release), and thresholds tuned on the old distribution may no
+longer hold.
+
+Weeks with fewer than MIN_WEEK_COUNT assessments are not compared: PSI between two samples of the
+*same* distribution grows as samples shrink. Measured by simulation (2,000 pairs of samples of a
+Beta(1.2, 4) score distribution, shaped like real scores, 10 bins, the smoothing above), the share of
+pairs at or over 0.2 was 50 % at 50 assessments a week, 14 % at 100, 0.65 % at 200 and 0 at 300,
+while a moderate real shift (Beta(1.8, 3.5)) crossed 0.2 in 97–98 % of pairs at every size;
+tests/learning/test_quality.py re-checks the rate at MIN_WEEK_COUNT.
 """
 
 from __future__ import annotations
@@ -40,10 +48,8 @@ BINS = 10
 # PSI thresholds (see the module docstring).
 PSI_WATCH = 0.1
 PSI_ALERT = 0.2
-PSI_EMPTY_SHARE = 1e-4
-# Under this many assessments a week's histogram is mostly noise: 10 bins of a handful of items
-# give PSIs above the alert threshold between two samples of the same distribution.
-MIN_WEEK_COUNT = 50
+PSI_PSEUDO_COUNT = 0.5  # added to every bin's count (see the module docstring)
+MIN_WEEK_COUNT = 200  # fewer and same-distribution weeks cross PSI_ALERT too often (module docstring)
 WILSON_Z = 1.96  # 95 %
 
 
@@ -120,13 +126,15 @@ def wilson_interval(hits: int, total: int, z: float = WILSON_Z) -> tuple[float, 
 
 def psi(reference: Sequence[int], current: Sequence[int]) -> float:
     """Population stability index of `current` against `reference` (same bins, raw counts)."""
-    ref_total, cur_total = sum(reference), sum(current)
-    if not ref_total or not cur_total:
+    if not sum(reference) or not sum(current):
         raise ValueError("PSI of an empty distribution")
+    k = PSI_PSEUDO_COUNT
+    ref_total = sum(reference) + k * len(reference)
+    cur_total = sum(current) + k * len(current)
     value = 0.0
     for ref, cur in zip(reference, current, strict=True):
-        e = max(ref / ref_total, PSI_EMPTY_SHARE)
-        a = max(cur / cur_total, PSI_EMPTY_SHARE)
+        e = (ref + k) / ref_total
+        a = (cur + k) / cur_total
         value += (a - e) * math.log(a / e)
     return value
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import random
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,9 @@ from moderation.db import make_session_factory
 from moderation.models import Assessment, Submission
 from moderation.moderators import create_moderator
 from moderation.quality import (
+    MIN_WEEK_COUNT,
     PSI_ALERT,
+    PSI_WATCH,
     psi,
     psi_level,
     quality_report,
@@ -100,6 +103,28 @@ def seed(session_factory: sessionmaker[Session]) -> Seed:
     return store
 
 
+def seed_scores(
+    session_factory: sessionmaker[Session], at: datetime, scores: Sequence[float], verdict: str
+) -> None:
+    """Unlabelled message assessments of model-drift at `at`, one transaction (weeks of hundreds)."""
+    sids = [f"s{next(_ids):030d}" for _ in scores]
+    with session_factory() as session:
+        # No ORM relationship orders the two tables: submissions are flushed first for the foreign key.
+        session.add_all(
+            Submission(id=sid, kind="message", external_id=f"ext-{sid}", created_at=at, updated_at=at)
+            for sid in sids
+        )
+        session.flush()
+        session.add_all(
+            Assessment(
+                submission_id=sid, revision=1, score=score, verdict=verdict, categories=[], reasons=[],
+                model_version="model-drift", rules_version="rules-drift", duration_ms=1.0, created_at=at,
+            )
+            for sid, score in zip(sids, scores, strict=True)
+        )  # fmt: skip
+        session.commit()
+
+
 def seed_precision_case(seed: Seed, now: datetime, model: str = "model-a", code: str = "rule.a") -> None:
     """Six assessments of `model` in the window, one of model-b outside it and one inside."""
     recent = now - timedelta(days=1)
@@ -130,15 +155,33 @@ def test_wilson_interval_matches_published_values() -> None:
 def test_psi_of_identical_and_shifted_distributions() -> None:
     base = [5, 10, 20, 30, 20, 10, 3, 1, 1, 0]
     assert psi(base, base) == pytest.approx(0.0, abs=1e-12)
-    assert psi(base, [2 * c for c in base]) == pytest.approx(0.0, abs=1e-12)  # shares, not counts
+    # Shares, not counts: the same shape ten times bigger reads as stable (the smoothing weighs a little).
+    assert psi(base, [10 * c for c in base]) < PSI_WATCH
     shifted = [0, 1, 1, 3, 10, 20, 30, 20, 10, 5]
     assert psi(base, shifted) > PSI_ALERT
-    # Hand-computed two-bin case: (0.7-0.5)ln(0.7/0.5) + (0.3-0.5)ln(0.3/0.5).
-    expected = 0.2 * math.log(0.7 / 0.5) - 0.2 * math.log(0.3 / 0.5)
+    # Hand-computed two-bin case, each count smoothed by half an observation (totals 101).
+    a, e = (70.5 / 101, 30.5 / 101), (50.5 / 101, 50.5 / 101)
+    expected = (a[0] - e[0]) * math.log(a[0] / e[0]) + (a[1] - e[1]) * math.log(a[1] / e[1])
     assert psi([50, 50], [70, 30]) == pytest.approx(expected)
     assert psi_level(0.05) == "stable" and psi_level(0.15) == "watch" and psi_level(0.2) == "alert"
     with pytest.raises(ValueError):
         psi([0, 0], [1, 1])
+
+
+def test_same_distribution_weeks_of_min_count_rarely_alert_and_a_real_shift_does() -> None:
+    rng = random.Random(20261118)
+
+    def week(alpha: float, beta: float) -> list[int]:
+        counts = [0] * 10
+        for _ in range(MIN_WEEK_COUNT):
+            counts[min(9, int(rng.betavariate(alpha, beta) * 10))] += 1
+        return counts
+
+    pairs = 500
+    false_alerts = sum(psi(week(1.2, 4.0), week(1.2, 4.0)) >= PSI_ALERT for _ in range(pairs))
+    detected = sum(psi(week(1.2, 4.0), week(1.8, 3.5)) >= PSI_ALERT for _ in range(pairs))
+    assert false_alerts / pairs < 0.02
+    assert detected / pairs > 0.9
 
 
 def test_weeks_start_on_monday_utc() -> None:
@@ -232,13 +275,13 @@ def console_client(app: Flask) -> FlaskClient:
     return client
 
 
-def test_console_statistics_show_quality_tables_escaped(seed: Seed, console_client: FlaskClient) -> None:
+def test_console_statistics_show_quality_tables_escaped(
+    seed: Seed, console_client: FlaskClient, session_factory: sessionmaker[Session]
+) -> None:
     now = utcnow()
     seed_precision_case(seed, now, model=HOSTILE_VERSION, code=HOSTILE_CODE)
-    for score in _scores(0.0, 0.6, 60):
-        seed(now - timedelta(weeks=2), score=score, verdict="allow")
-    for score in _scores(0.4, 1.0, 60):
-        seed(now - timedelta(weeks=1), score=score, verdict="warn")
+    seed_scores(session_factory, now - timedelta(weeks=2), _scores(0.0, 0.6, MIN_WEEK_COUNT), "allow")
+    seed_scores(session_factory, now - timedelta(weeks=1), _scores(0.4, 1.0, MIN_WEEK_COUNT), "warn")
     response = console_client.get("/console/stats")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -264,15 +307,17 @@ def _gauge(exposition: str, name: str, **labels: str) -> float | None:
     return None
 
 
-def test_metrics_expose_quality_gauges_and_cache_them(seed: Seed, make_app: Callable[..., Flask]) -> None:
+def test_metrics_expose_quality_gauges_and_cache_them(
+    seed: Seed, make_app: Callable[..., Flask], session_factory: sessionmaker[Session]
+) -> None:
     now = utcnow()
     seed_precision_case(seed, now)
     weeks = week_starts(now, 12)
     monday = datetime(weeks[-3].year, weeks[-3].month, weeks[-3].day, tzinfo=UTC)
-    for score in _scores(0.0, 0.6, 60):
-        seed(monday + timedelta(hours=1), score=score, verdict="allow", model="model-drift")
-    for score in _scores(0.4, 1.0, 60):
-        seed(monday + timedelta(days=7, hours=1), score=score, verdict="warn", model="model-drift")
+    seed_scores(session_factory, monday + timedelta(hours=1), _scores(0.0, 0.6, MIN_WEEK_COUNT), "allow")
+    seed_scores(
+        session_factory, monday + timedelta(days=7, hours=1), _scores(0.4, 1.0, MIN_WEEK_COUNT), "warn"
+    )
     client = make_app(quality_metrics_cache_s=3600.0).test_client()
     text = client.get("/metrics").get_data(as_text=True)
     assert _gauge(text, "vigie_rule_precision", rule="rule.a") == pytest.approx(2 / 3)
