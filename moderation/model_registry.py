@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -269,13 +270,13 @@ def materialise(version: str, artifact: bytes, metadata: dict[str, Any], cache_d
     path = cache_dir / f"{version}.skops"
     if not path.exists() or path.read_bytes() != artifact:
         # Write then rename: a concurrent reader never sees half a file.
-        tmp = path.with_suffix(f".skops.{id(artifact)}.tmp")
+        tmp = path.with_suffix(f".skops.{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(artifact)
         tmp.replace(path)
     meta_path = path.with_suffix(".json")
     meta_text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
     if not meta_path.exists() or meta_path.read_text(encoding="utf-8") != meta_text:
-        tmp_meta = meta_path.with_suffix(f".json.{id(metadata)}.tmp")
+        tmp_meta = meta_path.with_suffix(f".json.{uuid.uuid4().hex}.tmp")
         tmp_meta.write_text(meta_text, encoding="utf-8")
         tmp_meta.replace(meta_path)
     return path
