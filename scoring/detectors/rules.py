@@ -8,18 +8,22 @@ pas entre amis"), no reported-speech marker
 (`hearsay`: "on m'a envoyé un lien qui ...", "someone asked me to ...") precedes it anywhere in the
 same sentence, and the field does not ask whether such a thing is legitimate (`legit_question`: "c'est
 normal ?", "is this you?") -- a victim asking is not a scammer asking.
-Each fired rule gives one reason spanning its hits in the ORIGINAL text. Cost: for each rule, one
-bisect per hit of its rarest group.
+Each fired rule gives one reason spanning its hits in the ORIGINAL text. Cost: only the rules whose
+groups all have hits in the field are evaluated (`RuleIndex`: a field meets a few of the pack's ~90
+rules), then one bisect per hit of the rule's rarest group.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from scoring.detectors.context import FieldContext
 from scoring.detectors.phrases import Hit
-from scoring.rulepack import Rule
-from scoring.types import Reason
+from scoring.rulepack import Rule, RulePack
+from scoring.types import Kind, Reason
 
 MAX_EVIDENCE_CHARS = 300
 
@@ -146,12 +150,93 @@ def match_rule(ctx: FieldContext, rule: Rule, honour_negation: bool = True) -> t
     return None
 
 
+# Position of a rule in its pack (rules are evaluated, and their reasons listed, in pack order) and the rule.
+_Entry = tuple[int, Rule]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleIndex:
+    """A pack's rules keyed by ONE of their required groups, per kind of content.
+
+    A rule can only fire when every one of its groups has a hit, so a field needs to look only at the
+    rules keyed by a group it hit, and keep those whose other groups it hit too. Each rule is keyed by
+    the group that the fewest rules share (a specific lexicon such as `code_sms` rather than `@amount`
+    or `pay_verb`), which keeps the candidate lists short. Same rules, same order as a full scan.
+    """
+
+    all_rules: Mapping[Kind, Mapping[str, tuple[_Entry, ...]]]
+    negatable: Mapping[Kind, Mapping[str, tuple[_Entry, ...]]]
+
+    @classmethod
+    def build(cls, rules: tuple[Rule, ...]) -> RuleIndex:
+        sharing = Counter(g for rule in rules for g in set(rule.groups))
+        all_rules: dict[Kind, dict[str, list[_Entry]]] = {}
+        negatable: dict[Kind, dict[str, list[_Entry]]] = {}
+        for position, rule in enumerate(rules):
+            if not rule.groups:
+                continue  # `all = []` requires nothing to match: such a rule never fires
+            key = min(rule.groups, key=lambda g: (sharing[g], rule.groups.index(g)))
+            for kind in rule.kinds:
+                all_rules.setdefault(kind, {}).setdefault(key, []).append((position, rule))
+                if rule.negatable:
+                    negatable.setdefault(kind, {}).setdefault(key, []).append((position, rule))
+        return cls(_frozen(all_rules), _frozen(negatable))
+
+    def candidates(self, ctx: FieldContext, negatable_only: bool = False) -> list[Rule]:
+        """The rules (in pack order) of the field's kind whose groups all have hits in the field."""
+        table = (self.negatable if negatable_only else self.all_rules).get(ctx.kind)
+        if not table:
+            return []
+        hits = ctx.hits
+        found: list[_Entry] = []
+        for name, spans in hits.items():
+            if spans and name in table:
+                found.extend(table[name])
+        found.sort(key=_position)
+        return [rule for _, rule in found if all(hits.get(g) for g in rule.groups)]
+
+
+def _position(entry: _Entry) -> int:
+    return entry[0]
+
+
+def _frozen(table: dict[Kind, dict[str, list[_Entry]]]) -> dict[Kind, dict[str, tuple[_Entry, ...]]]:
+    return {kind: {g: tuple(entries) for g, entries in by_group.items()} for kind, by_group in table.items()}
+
+
+# Indexes of the packs in use, by identity of their rule tuple (the tuple is kept so its id stays
+# unique). A process holds one or two packs (a reload swaps them); the bound only guards against a
+# caller that builds packs in a loop.
+_INDEXES: dict[int, tuple[tuple[Rule, ...], RuleIndex]] = {}
+_MAX_INDEXES = 8
+
+
+def rule_index(pack: RulePack) -> RuleIndex:
+    """The (cached) `RuleIndex` of a pack's rules; thread-safe (a race only builds it twice)."""
+    rules = pack.rules
+    entry = _INDEXES.get(id(rules))
+    if entry is not None and entry[0] is rules:
+        return entry[1]
+    index = RuleIndex.build(rules)
+    if len(_INDEXES) >= _MAX_INDEXES:
+        _INDEXES.clear()
+    _INDEXES[id(rules)] = (rules, index)
+    return index
+
+
 def rule_reasons(ctx: FieldContext) -> list[Reason]:
-    """One reason per rule of the pack that fires on this field."""
+    """One reason per rule of the pack that fires on this field (in pack order)."""
+    return _reasons(ctx, rule_index(ctx.pack).candidates(ctx))
+
+
+def rule_reasons_full_scan(ctx: FieldContext) -> list[Reason]:
+    """`rule_reasons` evaluating every rule of the pack: the reference the index is tested against."""
+    return _reasons(ctx, (rule for rule in ctx.pack.rules if ctx.kind in rule.kinds))
+
+
+def _reasons(ctx: FieldContext, rules: Iterable[Rule]) -> list[Reason]:
     reasons: list[Reason] = []
-    for rule in ctx.pack.rules:
-        if ctx.kind not in rule.kinds:
-            continue
+    for rule in rules:
         found = match_rule(ctx, rule)
         if found is None:
             continue
@@ -172,9 +257,7 @@ def rule_reasons(ctx: FieldContext) -> list[Reason]:
 def denied(ctx: FieldContext) -> bool:
     """Whether the field names a scam mechanism only to deny or report it: some negatable rule of the
     pack matches once negation is ignored, yet does not fire ("je ne demande jamais de code")."""
-    for rule in ctx.pack.rules:
-        if not rule.negatable or ctx.kind not in rule.kinds:
-            continue
+    for rule in rule_index(ctx.pack).candidates(ctx, negatable_only=True):
         if match_rule(ctx, rule, honour_negation=False) is not None and match_rule(ctx, rule) is None:
             return True
     return False
