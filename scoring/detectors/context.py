@@ -133,10 +133,12 @@ def build_context(
     links: LinkJudge,
     url_probs: Mapping[str, float] | None = None,
     norm: Normalized | None = None,
+    entities: Entities | None = None,
 ) -> FieldContext:
-    """Normalise, extract and match one field once, for all detectors."""
+    """Normalise, extract and match one field once, for all detectors (`norm` and `entities`, when
+    given, must be `normalize(original)` and `extract(original, norm)`: computed once, shared)."""
     norm = norm if norm is not None else normalize(original)
-    entities = extract(original, norm)
+    entities = entities if entities is not None else extract(original, norm)
     hits: dict[str, list[Hit]] = {
         name: spans[:MAX_HITS_PER_GROUP] for name, spans in matcher.find(norm.text).items()
     }
