@@ -13,12 +13,15 @@ from typing import Any
 import ahocorasick
 
 from scoring.domain_signal import DomainLists, DomainSignal, under_any
-from scoring.domains import ParsedUrl, decode_idna, is_ip_literal, split_host
+from scoring.domains import HostParts, ParsedUrl, decode_idna, is_ip_literal, split_host
 from scoring.skeleton import fold_accents
 from scoring.types import Category
 
 _VOWELS = frozenset("aeiouy")
 _STANDARD_PORTS = frozenset({80, 443})
+# A shortened link hides where it goes: enough to warn on its own (the project's honest fixtures carry
+# none, its scam scripts many), never to hold.
+SHORTENER_WEIGHT = 0.5
 
 
 class UrlShapes:
@@ -45,7 +48,11 @@ class UrlShapes:
 
         shortener = under_any(host, self.lists.shorteners)
         if shortener is not None and parsed.path.strip("/"):
-            add("url.shortener", Category.URL_SHORTENER, 0.4, "shortener", shortener=shortener)
+            # A service under a shortener's domain (maps.app.goo.gl: Google Maps shares) is not the
+            # public shortener anyone can point anywhere.
+            public = host in (shortener, "www." + shortener)
+            weight = SHORTENER_WEIGHT if public else 0.4
+            add("url.shortener", Category.URL_SHORTENER, weight, "shortener", shortener=shortener)
             return out
         if shortener is not None:
             return out  # the shortener's own home page hides no destination
@@ -70,6 +77,15 @@ class UrlShapes:
                 add("url.random_label", Category.PHISHING_LINK, 0.2, "random_label")
             if len(host) > 60:
                 add("url.long_host", Category.PHISHING_LINK, 0.3 if len(host) > 120 else 0.15, "long_host")
+            disguise = domain_inside(parts)
+            if disguise:
+                add(
+                    "url.domain_in_subdomain",
+                    Category.PHISHING_LINK,
+                    0.5,
+                    "domain_in_subdomain",
+                    looks_like=disguise,
+                )
             if parts.subdomain.count(".") >= 3:
                 add("url.deep_subdomains", Category.PHISHING_LINK, 0.15, "deep_subdomains")
             if not brand_found and host != parsed.unicode_host:
@@ -100,6 +116,71 @@ class UrlShapes:
                     words=sorted(path_words),
                 )
         return out
+
+
+# Top-level domains people recognise at a glance: written inside a host they make it read as that domain.
+_GENERIC_TLDS = frozenset({"com", "net", "org", "gov", "edu", "co", "info", "biz"})
+_COUNTRY_TLDS = frozenset(
+    [
+        "fr",
+        "de",
+        "nl",
+        "pl",
+        "jp",
+        "uk",
+        "es",
+        "it",
+        "be",
+        "ch",
+        "at",
+        "ru",
+        "br",
+        "ca",
+        "au",
+        "us",
+        "eu",
+        "pt",
+        "se",
+        "no",
+        "dk",
+        "fi",
+        "ie",
+        "cz",
+        "gr",
+        "hu",
+        "ro",
+        "in",
+        "cn",
+        "kr",
+        "mx",
+    ]
+)
+
+
+def domain_inside(parts: HostParts) -> str:
+    """The domain a host pretends to be when one is written inside it, else "".
+
+    `mijn.overheid.nl.berichtenbox.evil.com` (a TLD label inside the sub-domain part) and
+    `allegro.pl-oferta123.shop` (a TLD glued by a hyphen to the registrable label): the reader stops at
+    the first familiar "name.tld". Region labels of SaaS hosts (`x.jp.larksuite.com`, `eu.jotform.com`)
+    are not names: a country code counts only after an all-letter label of 3+ characters, and not as
+    the last label before the registrable domain.
+    """
+    if not parts.subdomain:
+        return ""
+    labels = [label for label in parts.subdomain.split(".") if label != "www"]
+    for i in range(1, len(labels)):
+        prev, label = labels[i - 1], labels[i]
+        # Right before the registrable domain a country code is a region ("x.eu.saasapp.com").
+        country = label in _COUNTRY_TLDS and i < len(labels) - 1
+        if label in _GENERIC_TLDS or (country and prev.isalpha() and len(prev) >= 3):
+            return f"{prev}.{label}"
+    head, dash, _ = parts.label.partition("-")
+    last = labels[-1] if labels else ""
+    # "www.ca-paris.fr" is a regional site: the name before the glued TLD must be a real label.
+    if dash and (head in _GENERIC_TLDS or head in _COUNTRY_TLDS) and last.isalpha() and len(last) >= 4:
+        return f"{last}.{head}"
+    return ""
 
 
 def hosted_by_anyone(host: str, base: str) -> bool:
