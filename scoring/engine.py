@@ -22,6 +22,7 @@ from scoring.fusion import context_factor, fuse
 from scoring.normalize import normalize
 from scoring.policy import decide
 from scoring.rulepack import RulePack, combined_rules_version, load_brands, load_rulepack
+from scoring.text_analysis import analyze_text
 from scoring.types import Category, Kind, Reason, ScoreContext, ScoreInput, ScoreResult, Verdict
 
 # Lexicons that say nothing about a mechanism on their own (used to pick a model-only reason's category).
@@ -145,10 +146,17 @@ class Scorer:
         fields = [("text", item.text or "")]
         if item.title:
             fields.append(("title", item.title))
-        return [
-            build_context(name, item.kind, value, self.pack, self.matcher, self.links)
-            for name, value in fields
-        ]
+        contexts = []
+        for name, value in fields:
+            # Shared with the signals gathered for the same item (see scoring.text_analysis).
+            analysis = analyze_text(value)
+            contexts.append(
+                build_context(
+                    name, item.kind, value, self.pack, self.matcher, self.links,
+                    norm=analysis.norm, entities=analysis.entities,
+                )
+            )  # fmt: skip
+        return contexts
 
     def _text_probabilities(
         self, items: Sequence[ScoreInput], contexts: list[list[FieldContext]]
@@ -252,18 +260,18 @@ class Scorer:
         # Otherwise the sentence holding the most mechanism phrases, labelled with their commonest category.
         best: tuple[int, FieldContext, int, Category] | None = None
         for ctx in ctxs:
-            per_sentence: dict[int, list[Category]] = {}
+            per_sentence: dict[int, list[tuple[int, Category]]] = {}
             for name, spans in ctx.hits.items():
                 lexicon_category = self._lexicon_category.get(name)
                 if lexicon_category is None:
                     continue
                 for start, _ in spans:
                     per_sentence.setdefault(bisect.bisect_left(ctx.sentence_breaks, start), []).append(
-                        lexicon_category
+                        (start, lexicon_category)
                     )
-            for sentence, cats in per_sentence.items():
-                if best is None or len(cats) > best[0]:
-                    best = (len(cats), ctx, sentence, max(set(cats), key=cats.count))
+            for sentence, hits in per_sentence.items():
+                if best is None or len(hits) > best[0]:
+                    best = (len(hits), ctx, sentence, _commonest(hits))
         if best is None:
             return None
         _, ctx, sentence, category = best
@@ -271,6 +279,17 @@ class Scorer:
         lo = breaks[sentence - 1] + 1 if sentence > 0 else 0
         hi = breaks[sentence] + 1 if sentence < len(breaks) else len(ctx.norm.text)
         return _model_only_reason(ctx, ctx.norm.to_original(lo, hi), category, p)
+
+
+def _commonest(hits: list[tuple[int, Category]]) -> Category:
+    """The category of the most hits; a tie goes to the one written first (a set's order would make
+    the label depend on the process's hash seed)."""
+    counts: dict[Category, int] = {}
+    first: dict[Category, int] = {}
+    for start, category in hits:
+        counts[category] = counts.get(category, 0) + 1
+        first[category] = min(start, first.get(category, start))
+    return max(counts, key=lambda c: (counts[c], -first[c]))
 
 
 def _model_only_reason(ctx: FieldContext, span: tuple[int, int], category: Category, p: float) -> Reason:

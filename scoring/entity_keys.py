@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from scoring.domains import parse_url, registrable_domain
-from scoring.extract import Entity, extract
-from scoring.normalize import normalize
+from scoring.extract import Entity
+from scoring.text_analysis import analyze_text
 from scoring.types import Category, ScoreInput
 
 # What an entity shared by several accounts (or confirmed in a scam) says about a new message.
@@ -123,7 +123,7 @@ def indexable_entities(item: ScoreInput, common: CommonDomains | None = None) ->
     for field, original in (("text", item.text or ""), ("title", item.title or "")):
         if not original:
             continue
-        entities = extract(original, normalize(original))
+        entities = analyze_text(original).entities  # the Scorer reuses this analysis of the item
         handle_spans = {e.span for e in entities.handles}
         candidates: Iterable[Entity] = (
             entities.handles + entities.ibans + entities.crypto + entities.phones + entities.emails

@@ -4,7 +4,8 @@ confirmed entities, sender velocity and history, the conversation so far.
 `Signals.collect(session_factory, items)` returns one `ScoreContext` per item for
 `Scorer.score_many(items, contexts)`; the scoring core turns them into reasons fused like any other
 (`scoring.signal_reasons`, `scoring.conversation`). Database reads (block list, conversation
-history) are one short session per batch; Redis work is three pipelined round trips per batch.
+history) are one short session per batch; Redis work is three round trips per batch (two MGETs to
+find campaign templates, then one script call for every write, count and read of the batch).
 
 Degrading gracefully: when Redis is down or slow (`signals_redis_timeout_s`), the Redis-backed
 signals are skipped for that batch and logged, and the verdict is produced from the content, the
@@ -40,7 +41,7 @@ from scoring.signal_reasons import (
     sender_reasons,
 )
 from scoring.types import Category, Kind, PriorMessage, Reason, ScoreContext, ScoreInput
-from workers.entity_index import Touch, entity_touches, queue_touches, sender_touches
+from workers.entity_index import RedisBatch, Touch, entity_touches, sender_touches
 from workers.templates import TemplateMessage, TemplateStore
 
 log = logging.getLogger(__name__)
@@ -176,8 +177,8 @@ class Signals:
         )
         templated = {id(p): m for p in prepared if (m := self._template_message(p)) is not None}
         matches = dict(zip(templated, store.match(list(templated.values())), strict=True))
-        # One pipeline, one script call per message: a single round trip for the whole batch.
-        pipe = self.redis.pipeline(transaction=False)
+        # Every operation of the batch in one script call: a single round trip, one command to pack.
+        batch = RedisBatch()
         window = self.settings.entity_window_s
         pending = []
         for p in prepared:
@@ -193,18 +194,18 @@ class Signals:
                 touches += sender_touches(sender_id, p.item.id, conversation)
             campaign, examples = -1, -1
             if id(p) in templated:
-                template_touches = store.queue_record(pipe, templated[id(p)], matches[id(p)])
+                template_touches = store.queue_record(batch, templated[id(p)], matches[id(p)])
                 campaign = len(touches)
                 touches += template_touches
-            index = queue_touches(pipe, touches, now) if touches else -1
+            index = batch.touches(touches) if touches else -1
             if campaign >= 0:
-                examples = store.queue_examples(pipe, matches[id(p)])
-            pending.append((p, sender_id, index, activity, campaign, examples))
-        results = pipe.execute()
-        for p, sender_id, index, activity, campaign, examples in pending:
+                examples = store.queue_examples(batch, matches[id(p)])
+            pending.append((p, sender_id, index, len(touches), activity, campaign, examples))
+        results = batch.run(self.redis, now)
+        for p, sender_id, index, n_touches, activity, campaign, examples in pending:
             if index < 0:
                 continue
-            counts = [int(c) for c in results[index]]
+            counts = [int(c) for c in results[index : index + n_touches]]
             # Entity touches come in runs of 1 (no sender) or 2; the first of each run is the count.
             position = 0
             for entity in p.entities:

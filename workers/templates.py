@@ -7,8 +7,9 @@ the template id, so a new message finds its candidates with exact GETs, then `si
 them. Everything expires one window after its last use, so memory is bounded by one window of
 distinct templates.
 
-A batch costs three round trips whatever its size: band lookups, candidate signatures, then the
-writes and counts (queued on the caller's pipeline together with the other signals).
+A batch costs three round trips whatever its size: one MGET of every message's band keys, one MGET of
+the candidates' signatures, then the writes, counts and reads, queued on the caller's `RedisBatch`
+together with the other signals (one script call).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from redis.client import Pipeline
 
 from scoring.minhash import TemplateSignature, band_keys, similarity
 from scoring.signal_reasons import CampaignObservation
-from workers.entity_index import PREFIX, Touch, digest
+from workers.entity_index import PREFIX, RedisBatch, Touch, digest
 
 EXAMPLES_KEPT = 5
 # A band key shared by many unrelated templates is noise: look at a bounded number of candidates.
@@ -73,13 +73,15 @@ class TemplateStore:
         the same batch match each other too)."""
         if not messages:
             return []
-        pipe = self.redis.pipeline(transaction=False)
-        for msg in messages:
-            pipe.mget([_band(key) for key in band_keys(msg.signature)])
-        candidates: list[list[str]] = [
-            list(dict.fromkeys(_text(v) for v in hits if v is not None))[:MAX_CANDIDATES]
-            for hits in pipe.execute()
-        ]
+        # One MGET for the whole batch (one command to pack and one reply to parse, not one per message).
+        per_message = [[_band(key) for key in band_keys(msg.signature)] for msg in messages]
+        values = self.redis.mget([key for keys in per_message for key in keys])
+        candidates: list[list[str]] = []
+        position = 0
+        for keys in per_message:
+            hits = values[position : position + len(keys)]
+            position += len(keys)
+            candidates.append(list(dict.fromkeys(_text(v) for v in hits if v is not None))[:MAX_CANDIDATES])
         wanted = sorted({c for cs in candidates for c in cs})
         known: dict[str, TemplateSignature] = {}
         if wanted:
@@ -107,30 +109,27 @@ class TemplateStore:
                 matches.append(TemplateMatch(template_id, 1.0, True))
         return matches
 
-    def queue_record(self, pipe: Pipeline, msg: TemplateMessage, match: TemplateMatch) -> list[Touch]:
+    def queue_record(self, batch: RedisBatch, msg: TemplateMessage, match: TemplateMatch) -> list[Touch]:
         """Queue the signature writes of `msg` under its template; returns the touches to run with the
         message's others (counts: distinct recipients, distinct senders, then examples)."""
         ttl = max(1, int(self.window_s))
         tid = match.template_id
         if match.is_new:
-            pipe.set(_sig(tid), msg.signature.to_bytes(), ex=ttl)
+            batch.set(_sig(tid), msg.signature.to_bytes(), ttl)
             for key in band_keys(msg.signature):
-                pipe.set(_band(key), tid, ex=ttl, nx=True)
+                batch.set(_band(key), tid, ttl, nx=True)
         else:
-            pipe.expire(_sig(tid), ttl)
+            batch.expire(_sig(tid), ttl)
         sender = digest(msg.sender_id) if msg.sender_id else None
-        touches = [
+        return [
             Touch(_set(tid, "rcpt"), digest(msg.recipient), self.window_s),
             Touch(_set(tid, "snd"), sender, self.window_s),
             Touch(_set(tid, "ex"), msg.submission_id, self.window_s, cap=EXAMPLES_KEPT),
         ]
-        return touches
 
-    def queue_examples(self, pipe: Pipeline, match: TemplateMatch) -> int:
+    def queue_examples(self, batch: RedisBatch, match: TemplateMatch) -> int:
         """Queue the read of the template's latest example ids (after the touches); returns its index."""
-        index = len(pipe)
-        pipe.zrevrange(_set(match.template_id, "ex"), 0, EXAMPLES_KEPT - 1)
-        return index
+        return batch.latest(_set(match.template_id, "ex"), EXAMPLES_KEPT)
 
     @staticmethod
     def observation(

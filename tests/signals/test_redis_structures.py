@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scoring.minhash import band_keys, template_signature
-from workers.entity_index import Touch, queue_touches
+from workers.entity_index import RedisBatch, Touch
 from workers.templates import TemplateMessage, TemplateStore, _band, _sig
 
 TEXT = (
@@ -15,9 +15,9 @@ TEXT = (
 
 
 def run(redis: Any, touches: list[Touch], now: float) -> list[int]:
-    pipe = redis.pipeline(transaction=False)
-    index = queue_touches(pipe, touches, now)
-    return [int(c) for c in pipe.execute()[index]]
+    batch = RedisBatch()
+    batch.touches(touches)
+    return [int(c) for c in batch.run(redis, now)]
 
 
 def test_touches_trim_by_time_and_cap_and_are_idempotent(redis_client: Any) -> None:
