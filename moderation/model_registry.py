@@ -62,6 +62,7 @@ class Evaluation:
     active: dict[str, Any] | None
     active_version: str | None
     active_source: str  # "registry" | "shipped"
+    precision_tolerance: float = 0.0  # the gate's allowed precision drop (VIGIE_PROMOTE_PRECISION_TOLERANCE)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +70,7 @@ class Evaluation:
             "active": self.active,
             "active_version": self.active_version,
             "active_source": self.active_source,
-            "gate": promotion_gate(self.candidate, self.active).to_dict(),
+            "gate": promotion_gate(self.candidate, self.active, self.precision_tolerance).to_dict(),
         }
 
 
@@ -179,13 +180,15 @@ def promote(
     *,
     force: bool = False,
     reason: str | None = None,
+    precision_tolerance: float = 0.0,
 ) -> ModelVersion:
     """Make `version` the active model of its kind, through the gate unless `force` (with a reason).
 
     Refused (PromotionRefused) when the stored comparison fails the gate, in which case the row is
     marked `rejected` (the caller commits that), or when it was made against a model that is no
-    longer the active one. The replaced model becomes `retired` and is remembered as
-    `previous_active` for `rollback`.
+    longer the active one. The gate is re-judged now, with `precision_tolerance`
+    (`Settings.promote_precision_tolerance`). The replaced model becomes `retired` and is
+    remembered as `previous_active` for `rollback`.
     """
     row = get_version(session, version)
     if row.status == ACTIVE:
@@ -195,7 +198,7 @@ def promote(
         if not reason:
             raise PromotionRefused(version, ["--force needs a reason (it is audited)"])
     else:
-        reasons = _gate_reasons(row, current)
+        reasons = _gate_reasons(row, current, precision_tolerance)
         if reasons:
             if row.status == CANDIDATE and not _is_stale(row, current):
                 row.status = REJECTED
@@ -222,6 +225,7 @@ def promote(
             "forced": force,
             "reason": reason,
             "gate": row.metrics.get("gate"),
+            "precision_tolerance": None if force else precision_tolerance,
         },
     )
     session.flush()
@@ -302,7 +306,7 @@ def _is_stale(row: ModelVersion, current: ModelVersion | None) -> bool:
     return compared_with != (current.version if current is not None else None)
 
 
-def _gate_reasons(row: ModelVersion, current: ModelVersion | None) -> list[str]:
+def _gate_reasons(row: ModelVersion, current: ModelVersion | None, precision_tolerance: float) -> list[str]:
     if _is_stale(row, current):
         was = str(row.metrics.get("active_version"))
         if row.metrics.get("active_source") == SHIPPED:
@@ -311,5 +315,5 @@ def _gate_reasons(row: ModelVersion, current: ModelVersion | None) -> list[str]:
         return [
             f"evaluated against {was}, but {now_active} is active now: retrain (or --force with a reason)"
         ]
-    gate = promotion_gate(row.metrics["candidate"], row.metrics.get("active"))
+    gate = promotion_gate(row.metrics["candidate"], row.metrics.get("active"), precision_tolerance)
     return [] if gate.passed else list(gate.reasons)

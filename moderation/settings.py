@@ -66,6 +66,10 @@ class Settings:
     # a job retrains at this hour (UTC), promoting the candidate only through the registry's gate.
     nightly_retrain: bool = False
     nightly_retrain_hour_utc: int = 3
+    # The promotion gate's precision rule: a candidate's held-out precision may be at most this much
+    # (absolute) below the active model's. 0.0 = strictly not worse; see the README for why an
+    # operator might allow a small tolerance (held-out noise).
+    promote_precision_tolerance: float = 0.0
     # Fault injection for tests only: score_submission sleeps this long before recording.
     debug_job_delay_s: float = 0.0
     # Review queue: how long a claim lasts without activity, and how long a decision can be undone.

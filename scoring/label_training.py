@@ -25,11 +25,14 @@ from scoring.training import Example, TrainConfig, TrainReport, fit_linear, stab
 
 LABEL_HOLDOUT_FRACTION = 0.3
 LABEL_SOURCE = "labels"
-# The gate's precision rule: "not worse" allows a drop of at most this much (absolute). On the
-# ~450-message held-out split one extra false positive moves precision by ~0.2 points; a strict
-# `>=` refused a retrain that added a whole scam script (recall +1.9 points) over one such message
-# (measured in tests/learning/test_retrain.py). Half a point is ~2 messages, not a real loss.
-MAX_PRECISION_DROP = 0.005
+# The gate's precision rule is "not worse": by default (`DEFAULT_PRECISION_TOLERANCE`) the
+# candidate's held-out precision must be >= the active model's. An operator may allow a small
+# absolute drop (`VIGIE_PROMOTE_PRECISION_TOLERANCE`): on the ~450-message held-out split one extra
+# false positive moves precision by ~0.2 points, so a strict rule can refuse a retrain that learnt a
+# whole scam script over a single message. Never more than `MAX_PRECISION_TOLERANCE`: beyond that
+# the rule no longer says "not worse".
+DEFAULT_PRECISION_TOLERANCE = 0.0
+MAX_PRECISION_TOLERANCE = 0.05
 # The gate's recall rule: a candidate may not lose more than this much recall (absolute) on the
 # held-out split. Precision alone can be "won" by flagging almost nothing; this stops a model that
 # became timid from being promoted because its few flags are right.
@@ -99,37 +102,56 @@ def evaluate_model(
 class GateResult:
     passed: bool
     reasons: tuple[str, ...]
+    precision_tolerance: float = DEFAULT_PRECISION_TOLERANCE  # the tolerance it was judged with
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "reasons": list(self.reasons)}
+        return {
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "precision_tolerance": self.precision_tolerance,
+        }
 
 
-def promotion_gate(candidate: Mapping[str, Any], active: Mapping[str, Any] | None) -> GateResult:
+def check_precision_tolerance(value: float) -> float:
+    """`value` if it is a usable gate tolerance (in [0, `MAX_PRECISION_TOLERANCE`]), else ValueError."""
+    if not 0.0 <= value <= MAX_PRECISION_TOLERANCE:
+        raise ValueError(f"precision tolerance must be in [0, {MAX_PRECISION_TOLERANCE}], got {value}")
+    return value
+
+
+def promotion_gate(
+    candidate: Mapping[str, Any],
+    active: Mapping[str, Any] | None,
+    precision_tolerance: float = DEFAULT_PRECISION_TOLERANCE,
+) -> GateResult:
     """The promotion rule, on the "all" held-out figures of `evaluate_model`.
 
     Passes when (1) the candidate flags something (its precision is defined), (2) its precision at
     its threshold is >= the active model's precision at the active threshold minus
-    `MAX_PRECISION_DROP` (an active model that flags nothing sets no precision bar), and (3) its
-    recall is not more than `MAX_RECALL_DROP` below the active model's. No active model (`None`):
-    only rule 1 applies.
+    `precision_tolerance` (0 by default: strictly not worse; an active model that flags nothing sets
+    no precision bar), and (3) its recall is not more than `MAX_RECALL_DROP` below the active
+    model's. No active model (`None`): only rule 1 applies. A tolerance outside
+    [0, `MAX_PRECISION_TOLERANCE`] raises ValueError.
     """
+    check_precision_tolerance(precision_tolerance)
     cand = candidate["all"]
     reasons: list[str] = []
     if cand["precision"] is None:
         return GateResult(False, ("the candidate flags nothing on the held-out split",))
     if active is not None:
         act = active["all"]
-        if act["precision"] is not None and cand["precision"] < act["precision"] - MAX_PRECISION_DROP:
-            reasons.append(
-                f"precision {cand['precision']:.4f} more than {MAX_PRECISION_DROP} below active"
-                f" {act['precision']:.4f}"
-            )
+        if act["precision"] is not None and cand["precision"] < act["precision"] - precision_tolerance:
+            allowed = f" by more than {precision_tolerance}" if precision_tolerance else ""
+            reasons.append(f"precision {cand['precision']:.4f} below active {act['precision']:.4f}{allowed}")
         cand_recall = cand["recall"] or 0.0
         if act["recall"] is not None and cand_recall < act["recall"] - MAX_RECALL_DROP:
             reasons.append(
                 f"recall {cand_recall:.4f} more than {MAX_RECALL_DROP:.2f} below active {act['recall']:.4f}"
             )
-    return GateResult(not reasons, tuple(reasons) or ("not worse than the active model",))
+    verdict = "not worse than the active model"
+    if precision_tolerance:
+        verdict += f" (precision tolerance {precision_tolerance})"
+    return GateResult(not reasons, tuple(reasons) or (verdict,), precision_tolerance)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ Scheduling (`VIGIE_NIGHTLY_RETRAIN=1`): RQ's own scheduler, which a worker runs 
 `with_scheduler` (one scheduler per queue holds a Redis lock, so several workers do not enqueue
 twice). `schedule_next` puts `retrain_from_labels` on the score queue at the next
 `VIGIE_NIGHTLY_RETRAIN_HOUR_UTC` (default 03:00 UTC) under a per-day job id; the job schedules the
-following night's run when it ends, whatever its outcome.
+following night's run when it ends, whatever its outcome. A run killed mid-way never reaches that
+step, so the workers' sweeper (`workers.sweeper.sweep_once`) also calls `schedule_next` on every
+pass: the per-night job id makes that a no-op while the next night is already scheduled.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from moderation.clock import utcnow
 from moderation.settings import Settings
 from scoring import label_training, training
 from scoring.model import TextModel, content_version, expected_versions, serialize_params
+from workers.scorer_reload import GENERATION_KEY, request_reload
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ NIGHTLY_ACTOR = "system:nightly"
 NIGHTLY_JOB_PREFIX = "nightly-retrain-"
 # Training on the fixtures plus labels takes seconds to minutes; far above a scoring job's timeout.
 NIGHTLY_JOB_TIMEOUT_S = 3600
-RELOAD_KEY = "vigie:scorer:generation"
+RELOAD_KEY = GENERATION_KEY  # bumped by `request_reload` after a promotion
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def retrain(
     `transform` rewrites the training examples before fitting (tests use it to build a deliberately
     bad model with flipped labels); the held-out split is never transformed.
     """
+    # A bad VIGIE_PROMOTE_PRECISION_TOLERANCE fails before minutes of training, not after.
+    label_training.check_precision_tolerance(settings.promote_precision_tolerance)
     now = now or utcnow()
     config = config or training.TrainConfig()
     with session_factory() as session:
@@ -158,6 +163,7 @@ def retrain(
         active=active_figures,
         active_version=active_model.version,
         active_source=active_source,
+        precision_tolerance=settings.promote_precision_tolerance,
     )
     trained_on = {
         "fixtures": result.n_fixtures,
@@ -181,7 +187,13 @@ def retrain(
         session.commit()
         if promote:
             try:
-                model_registry.promote(session, row.version, actor, now)
+                model_registry.promote(
+                    session,
+                    row.version,
+                    actor,
+                    now,
+                    precision_tolerance=settings.promote_precision_tolerance,
+                )
                 promoted = True
             except model_registry.PromotionRefused as exc:
                 refused = exc.reasons
@@ -199,18 +211,6 @@ def _relabel(
 ) -> label_training.LabelExample:
     (changed,) = transform([training.Example(ex.text, ex.label, ex.source, group=ex.group)])
     return label_training.LabelExample(ex.text, changed.label, ex.group, ex.source)
-
-
-def request_reload(redis: Redis, reason: str) -> None:
-    """Tell every worker to reload its scorer (`workers.scorer_reload` when present)."""
-    try:
-        from workers import scorer_reload  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        # The reload watcher bumps on this counter; without its module, bump it directly.
-        redis.incr(RELOAD_KEY)
-        log.info("scorer reload requested: %s", reason)
-        return
-    scorer_reload.request_reload(redis, reason)
 
 
 # --- the nightly job and its schedule -----------------------------------------------------------------

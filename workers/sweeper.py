@@ -1,7 +1,9 @@
 """The sweeper: the database says what must be scored and delivered; Redis is only the fast path.
 
 It re-enqueues revisions left `queued` (Redis was down at submit time, a worker was SIGKILLed
-mid-job, Redis lost its data) and webhook events that are due. A revision whose job is still
+mid-job, Redis lost its data) and webhook events that are due, and with `VIGIE_NIGHTLY_RETRAIN=1`
+makes sure the next night's retraining is scheduled (a nightly run killed mid-way never schedules
+the following one itself). A revision whose job is still
 waiting in Redis, or still running within its timeout, is left alone, so a long backlog is not
 duplicated.
 """
@@ -24,6 +26,7 @@ from moderation import webhooks
 from moderation.clock import utcnow
 from moderation.settings import Settings
 from moderation.submissions import fail_exhausted, find_stale_queued_timed, mark_requeued
+from workers.nightly import schedule_next
 from workers.queues import JOB_TIMEOUT_S, enqueue_score_batches, enqueue_webhooks, score_job_id
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,8 @@ def sweep_once(
     Never raises on a Redis outage (logs and returns what it managed).
     """
     now = now or utcnow()
+    if settings.nightly_retrain:
+        _ensure_next_night(queue, settings, now)
     older_than = now - timedelta(seconds=settings.sweeper_stale_after_s)
     enqueued = 0
     with session_factory() as session:
@@ -88,6 +93,18 @@ def sweep_once(
             session.commit()
             enqueued += len(sent)
     return enqueued
+
+
+def _ensure_next_night(queue: Queue, settings: Settings, now: datetime) -> None:
+    # One EXISTS per pass while the next night is scheduled; the per-night job id makes a race
+    # between two processes harmless (the second enqueue rewrites the same job).
+    try:
+        job = schedule_next(queue, settings, now)
+    except (RedisError, OSError) as exc:
+        log.warning("sweeper cannot schedule the nightly retraining: %s", type(exc).__name__)
+        return
+    if job is not None:
+        log.info("scheduled the nightly retraining %s (it was missing)", job.id)
 
 
 def _queued_jobs(queue: Queue) -> int:

@@ -44,6 +44,18 @@ def _database(settings: Settings) -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
+def _settings() -> Settings:
+    """Settings from the environment, with the gate's tolerance checked before any work."""
+    from scoring.label_training import check_precision_tolerance
+
+    settings = Settings.from_env(os.environ)
+    try:
+        check_precision_tolerance(settings.promote_precision_tolerance)
+    except ValueError as exc:
+        raise click.UsageError(f"VIGIE_PROMOTE_PRECISION_TOLERANCE: {exc}") from None
+    return settings
+
+
 def _actor(actor: str | None) -> str:
     return actor or CLI_ACTOR_PREFIX + os.environ.get("USER", "unknown")
 
@@ -51,8 +63,8 @@ def _actor(actor: str | None) -> str:
 def _reload(settings: Settings, reason: str) -> None:
     from redis.exceptions import RedisError
 
-    from workers.nightly import request_reload
     from workers.queues import make_redis
+    from workers.scorer_reload import request_reload
 
     redis = make_redis(settings.redis_url)
     try:
@@ -89,7 +101,7 @@ def run_label_training(
     from scoring.training import TrainConfig
     from workers import nightly
 
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
     config = TrainConfig(n_bits=n_bits, folds=folds)
     with _database(settings) as session_factory:
         outcome = nightly.retrain(
@@ -171,18 +183,28 @@ def show_command(version: str) -> None:
 @click.option("--reason", default=None, help="Why (required with --force).")
 @click.option("--actor", default=None)
 def promote_command(version: str, force: bool, reason: str | None, actor: str | None) -> None:
-    """Make VERSION the active model if it is not worse than the active one (see the README's gate)."""
+    """Make VERSION the active model if it is not worse than the active one (see the README's gate).
+
+    The precision rule allows a drop of VIGIE_PROMOTE_PRECISION_TOLERANCE (default 0: strictly not
+    worse), judged now, not when the candidate was trained.
+    """
     from moderation import model_registry
     from moderation.clock import utcnow
     from moderation.errors import NotFound
 
     if force and not reason:
         raise click.BadParameter("--force needs --reason (it is recorded in the audit trail)")
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
     with _database(settings) as session_factory, session_factory() as session:
         try:
             row = model_registry.promote(
-                session, version, _actor(actor), utcnow(), force=force, reason=reason
+                session,
+                version,
+                _actor(actor),
+                utcnow(),
+                force=force,
+                reason=reason,
+                precision_tolerance=settings.promote_precision_tolerance,
             )
         except NotFound as exc:
             raise click.BadParameter(str(exc), param_hint="VERSION") from None

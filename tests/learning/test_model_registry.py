@@ -25,7 +25,7 @@ from moderation.reports import ReportRequest, file_report
 from moderation.review_models import Moderator, ReviewItem
 from moderation.settings import Settings
 from moderation.submissions import SubmissionContent, submit
-from scoring.label_training import MAX_RECALL_DROP, promotion_gate
+from scoring.label_training import MAX_PRECISION_TOLERANCE, MAX_RECALL_DROP, promotion_gate
 from scoring.model import content_version, expected_versions, serialize_params
 from scoring.training import Example, TrainConfig, fit_linear
 from scoring.types import Kind
@@ -40,20 +40,33 @@ def figures(precision: float | None, recall: float | None) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("candidate", "active", "passed"),
+    ("candidate", "active", "tolerance", "passed"),
     [
-        (figures(0.95, 0.80), figures(0.90, 0.80), True),
-        (figures(0.90, 0.80), figures(0.90, 0.80), True),  # equal precision is "not worse"
-        (figures(0.896, 0.80), figures(0.90, 0.80), True),  # within MAX_PRECISION_DROP (noise)
-        (figures(0.89, 0.95), figures(0.90, 0.80), False),  # a real precision loss refuses
-        (figures(1.00, 0.80 - MAX_RECALL_DROP - 0.01), figures(0.90, 0.80), False),  # recall collapsed
-        (figures(None, 0.0), figures(0.90, 0.80), False),  # flags nothing
-        (figures(0.50, 0.10), None, True),  # no active model: only "flags something"
-        (figures(0.80, 0.80), figures(None, 0.0), True),  # an active model flagging nothing sets no bar
+        (figures(0.95, 0.80), figures(0.90, 0.80), 0.0, True),
+        (figures(0.90, 0.80), figures(0.90, 0.80), 0.0, True),  # equal precision is "not worse"
+        (figures(0.8998, 0.95), figures(0.90, 0.80), 0.0, False),  # strict by default: any drop refuses
+        (figures(0.896, 0.80), figures(0.90, 0.80), 0.005, True),  # within an operator's tolerance
+        (figures(0.89, 0.95), figures(0.90, 0.80), 0.005, False),  # beyond it
+        (figures(1.00, 0.80 - MAX_RECALL_DROP - 0.01), figures(0.90, 0.80), 0.0, False),  # recall collapsed
+        (figures(None, 0.0), figures(0.90, 0.80), 0.0, False),  # flags nothing
+        (figures(0.50, 0.10), None, 0.0, True),  # no active model: only "flags something"
+        (figures(0.80, 0.80), figures(None, 0.0), 0.0, True),  # an active model flagging nothing sets no bar
     ],
 )
-def test_promotion_gate(candidate: dict[str, Any], active: dict[str, Any] | None, passed: bool) -> None:
-    assert promotion_gate(candidate, active).passed is passed
+def test_promotion_gate(
+    candidate: dict[str, Any], active: dict[str, Any] | None, tolerance: float, passed: bool
+) -> None:
+    gate = promotion_gate(candidate, active, tolerance)
+    assert gate.passed is passed
+    assert gate.to_dict()["precision_tolerance"] == tolerance
+
+
+def test_promotion_gate_is_strict_by_default_and_refuses_an_unusable_tolerance() -> None:
+    gate = promotion_gate(figures(0.8998, 0.95), figures(0.90, 0.80))
+    assert not gate.passed and gate.reasons == ("precision 0.8998 below active 0.9000",)
+    for bad in (-0.01, MAX_PRECISION_TOLERANCE + 0.01):
+        with pytest.raises(ValueError, match="precision tolerance must be in"):
+            promotion_gate(figures(0.95, 0.80), figures(0.90, 0.80), bad)
 
 
 def tiny_model(seed_word: str) -> tuple[bytes, dict[str, Any]]:
@@ -144,7 +157,7 @@ def test_gate_refusal_marks_rejected_and_force_needs_a_reason(session_factory: s
         with pytest.raises(model_registry.PromotionRefused) as refused:
             model_registry.promote(session, worse.version, "alice", now)
         session.commit()
-        assert "precision 0.7000 more than 0.005 below active 0.9000" in refused.value.reasons[0]
+        assert refused.value.reasons[0] == "precision 0.7000 below active 0.9000"
         assert worse.status == "rejected"
         with pytest.raises(model_registry.PromotionRefused, match="needs a reason"):
             model_registry.promote(session, worse.version, "alice", now, force=True)
@@ -153,6 +166,26 @@ def test_gate_refusal_marks_rejected_and_force_needs_a_reason(session_factory: s
         assert worse.status == "active"
         promoted = session.scalars(select(AuditEvent).where(AuditEvent.action == "model.promoted")).one()
         assert promoted.data["forced"] is True and promoted.data["reason"] == "incident 42"
+
+
+def test_the_precision_tolerance_is_the_one_given_at_promotion(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = utcnow()
+    with session_factory() as session:
+        # 0.3 points below the active model: refused by the strict default, stored as such.
+        close = register(session, "close", figures(0.897, 0.80), None, now)
+        assert close.metrics["gate"] == {
+            "passed": False,
+            "reasons": ["precision 0.8970 below active 0.9000"],
+            "precision_tolerance": 0.0,
+        }
+        # An operator who allows half a point (VIGIE_PROMOTE_PRECISION_TOLERANCE=0.005) promotes it.
+        model_registry.promote(session, close.version, "alice", now, precision_tolerance=0.005)
+        session.commit()
+        assert close.status == "active"
+        promoted = session.scalars(select(AuditEvent).where(AuditEvent.action == "model.promoted")).one()
+        assert promoted.data["precision_tolerance"] == 0.005 and promoted.data["forced"] is False
 
 
 def test_a_comparison_with_a_model_no_longer_active_is_stale(session_factory: sessionmaker[Session]) -> None:

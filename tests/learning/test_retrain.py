@@ -3,13 +3,20 @@ points through the loyalty app's "cagnotte", which no fixture describes) and hon
 `vigie model train --promote` learns it (unseen variants now score above the threshold, the model
 trained without those labels stays below), the gate passes; a deliberately worse model (flipped
 labels) is refused by `vigie model promote`; `vigie model list` shows the statuses and `vigie model
-rollback` restores the previous model. Real databases, real Redis, the real CLI."""
+rollback` restores the previous model. Real databases, real Redis, the real CLI.
+
+The gate is strict here (the default VIGIE_PROMOTE_PRECISION_TOLERANCE=0): the candidate must not
+lose held-out precision. With 30 scam labels and only 18 honest look-alikes the candidate learnt the
+script but also pushed one honest fixtures message ("m'appeler au 06... le soir après 18h", 0.49 ->
+0.52) over the threshold: precision on all held-out examples 93.0 % vs 93.3 %, refused. A queue
+where moderators clear as many honest look-alikes as they confirm scams (30 and 30, two more honest
+phrasings) teaches the script without that false positive (93.4 % vs 93.3 %, measured with the FAST
+settings below)."""
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner, Result
@@ -54,6 +61,9 @@ HONEST_TEMPLATES = [
     "en espèces",
     "Je suis devant le {s}, j'ai cumulé {n} points de fidélité ce matin, j'arrive dans dix minutes pour "
     "la poussette",
+    "Je peux passer après mes courses au {s} vers 18h, appelez-moi au besoin, je paie en liquide sur place",
+    "Le {s} d'à côté fait une promo avec la carte de fidélité, du coup je n'ai plus besoin du micro-ondes, "
+    "désolé et bonne journée",
 ]
 # Other phrasings and other shops: never stored, never trained on.
 UNSEEN_SCAMS = [
@@ -63,11 +73,13 @@ UNSEEN_SCAMS = [
     "carte et je réserve",
 ]
 FAST = ["--n-bits", "16", "--folds", "3"]
-_ids = itertools.count(1)
 
 
 def seed_labels(session_factory: sessionmaker[Session]) -> int:
-    """One conversation per message, each scored `review` and decided by a moderator."""
+    """One conversation per message, each scored `review` and decided by a moderator.
+
+    Numbered from 1 in every database, so the held-out split of the labels (a hash of the
+    conversation id) is the same on SQLite and PostgreSQL and from run to run."""
     scams = [
         t.format(s=s, n=1000 + 500 * ((i + j) % 5))
         for i, t in enumerate(SCAM_TEMPLATES)
@@ -77,8 +89,8 @@ def seed_labels(session_factory: sessionmaker[Session]) -> int:
     now = utcnow()
     with session_factory() as session:
         moderator, _key = create_moderator(session, "labels@example.org", "Modo", "correct horse battery")
-        for text, decision in [(t, "confirm_scam") for t in scams] + [(t, "not_scam") for t in honest]:
-            n = next(_ids)
+        labelled = [(t, "confirm_scam") for t in scams] + [(t, "not_scam") for t in honest]
+        for n, (text, decision) in enumerate(labelled, start=1):
             outcome = submit(
                 session,
                 SubmissionContent(
@@ -141,7 +153,7 @@ def test_labels_teach_a_new_script_the_gate_refuses_a_worse_model_and_rollback_r
     generation = int(redis_client.get(nightly.RELOAD_KEY) or 0)
 
     # 2. Moderators label the new script; retrain with the labels and promote through the gate.
-    assert seed_labels(session_factory) == 48
+    assert seed_labels(session_factory) == 60
     result = vigie(settings, "model", "train", "--promote", *FAST)
     assert result.exit_code == 0, result.output
     assert "| labels_held_out | candidate |" in result.output and "| fixtures_dev | active |" in result.output
@@ -161,7 +173,7 @@ def test_labels_teach_a_new_script_the_gate_refuses_a_worse_model_and_rollback_r
         row = model_registry.get_version(session, learned)
         assert row.metrics["gate"]["passed"] is True
         assert row.metrics["active_version"] == baseline
-        assert row.trained_on["labels"] == 48 and row.trained_on["label_train"] > 0
+        assert row.trained_on["labels"] == 60 and row.trained_on["label_train"] > 0
         assert row.trained_on["held_out"]["labels_held_out"] > 0
     assert f"text:{learned}" in load_scorer(settings).model_version  # workers now serve it
 
@@ -175,7 +187,7 @@ def test_labels_teach_a_new_script_the_gate_refuses_a_worse_model_and_rollback_r
     assert worse.status == "candidate" and worse.gate["passed"] is False
     result = vigie(settings, "model", "promote", worse.version)
     assert result.exit_code == 1
-    assert "refused: precision" in result.output
+    assert "refused: precision" in result.output and "below active" in result.output
     assert f"text:{learned}" in load_scorer(settings).model_version  # still the good one
 
     # 4. The list shows every status; rollback restores the baseline, then the shipped model.
@@ -260,3 +272,35 @@ def test_the_nightly_job_runs_in_a_worker_registers_a_candidate_and_schedules_th
     assert row.status == ("active" if outcome["gate"]["passed"] else "rejected")
     assert outcome["promoted"] is outcome["gate"]["passed"]
     assert [j for j in scheduled if j.startswith(nightly.NIGHTLY_JOB_PREFIX)]
+
+
+def test_the_sweeper_schedules_a_missing_nightly_run_once(
+    settings: Settings, session_factory: sessionmaker[Session], redis_client: Redis
+) -> None:
+    """A nightly run killed mid-way never schedules the next night; the sweeper's next pass does."""
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from workers.queues import score_queue
+    from workers.sweeper import sweep_once
+
+    queue: Queue = score_queue(redis_client, settings)
+    registry = ScheduledJobRegistry(queue=queue)
+
+    def nightly_jobs() -> list[str]:
+        return sorted(j for j in registry.get_job_ids() if j.startswith(nightly.NIGHTLY_JOB_PREFIX + "2032"))
+
+    # Off by default: the sweeper schedules nothing.
+    sweep_once(session_factory, queue, settings, datetime(2032, 3, 4, 5, 0, tzinfo=UTC))
+    assert nightly_jobs() == []
+
+    # 05:00, the 03:00 run died with its worker: nothing is scheduled for the next night.
+    on = dataclasses.replace(settings, nightly_retrain=True)
+    now = datetime(2032, 3, 4, 5, 0, tzinfo=UTC)
+    sweep_once(session_factory, queue, on, now)
+    assert nightly_jobs() == ["nightly-retrain-20320305"]
+    sweep_once(session_factory, queue, on, now + timedelta(seconds=10))  # the next pass adds nothing
+    assert nightly_jobs() == ["nightly-retrain-20320305"]
+    job = queue.fetch_job("nightly-retrain-20320305")
+    assert job is not None and registry.get_scheduled_time(job) == datetime(2032, 3, 5, 3, 0, tzinfo=UTC)
+    job.delete()
