@@ -56,6 +56,11 @@ MECHANISMS = [
     # A negation in another clause no longer hides the mechanism.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "je passe pas par le site, virement bancaire seulement"),
+    ("contact.sms_move", Category.OFF_PLATFORM, "Ecrivez moi sur mon numero par sms, je vous explique"),
+    ("ato.choose_bank", Category.ACCOUNT_TAKEOVER,
+     "Cliquez sur ce lien pour confirmer puis choisissez votre banque"),
+    ("payment.p2p_app_not_site", Category.EXTERNAL_PAYMENT,
+     "Je préfère Lydia, le paiement du site prend trop de temps"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
@@ -103,6 +108,13 @@ HONEST = [
     "L'argent est bloqué par Leboncoin jusqu'à ce que vous confirmiez la réception, c'est normal",
     "Il est en bon état, je suis en Espagne la semaine prochaine mais mon mari sera là pour la remise",
     "Je donne gratuitement, à venir chercher sur place",
+    # A trader's address for an invoice or a quote; a victim asking about a link someone offered.
+    "Je vous laisse mon mail pour le devis : dupont.renovation@gmail.com, je suis artisan",
+    "Mon mail c'est pour la facture uniquement, le reste on le fait ici",
+    "On m'a proposé un lien pour recevoir l'argent, je ne l'ai pas ouvert, c'est bien une arnaque non ?",
+    # Texting to meet is how hand delivery works; a phone call is not a texting move.
+    "Je t'envoie un texto quand je suis en bas",
+    "Vous êtes joignable par téléphone ? J'ai du mal à écrire sur l'appli",
 ]
 
 
