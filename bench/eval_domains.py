@@ -1,13 +1,18 @@
-"""Report-only evaluation of DomainAnalyzer on the public dev data (../shared/data/dev).
+"""DomainAnalyzer alone on the public dev data (../shared/data/dev) and the project's look-alike holdout.
 
-Prints, for one deterministic half of each file (sha256 of the row id: "dev" half to look at while
-developing, "report" half to print at the end, never to tune on):
+Uses the project's one split of each data set: `--part training` is the training part of the public
+sets (`scoring.training.is_training_part` on the registrable domain, as `vigie train` uses it) and the
+"dev" half of fixtures/corpus/holdout/lookalike_domains.jsonl (`scoring.evaluation.holdout_half`):
+errors there may be listed (`--show N`) to guide general fixes. `--part report` is the reserved report
+part and the holdout's "report" half: aggregates only, `--show` is refused.
   (a) share of popular legitimate domains (top_domains_even_rank) flagged,
   (b) recall on phishing URLs/domains that name a protected brand (phishtank_2025_urls, blocklist_domains),
   (c) eth_phishing_domains: flagged share of scam vs not_scam rows,
+  (d) the look-alike holdout: flagged share of scam vs legitimate rows,
   and the analyzer's cost per call. "Flagged" = at least one signal with weight >= --threshold.
+  (`vigie evaluate` measures the whole Scorer; this isolates the analyzer and is fast.)
 
-    .venv/bin/python bench/eval_domains.py [--data DIR] [--split dev|report] [--plot out.png] [--show N]
+    .venv/bin/python bench/eval_domains.py [--data DIR] [--part training|report] [--plot out.png] [--show N]
 
 The data is read, never copied into the repository. Without the directory the script says so and exits 0.
 """
@@ -16,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import sys
 import time
@@ -24,23 +28,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from scoring.domains import parse_url
+from scoring.evaluation import holdout_half
 from scoring.lookalike import DomainAnalyzer, DomainSignal, skeleton
+from scoring.training import is_training_part, url_split_key
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "dev"
+LOOKALIKES = (
+    Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "holdout" / "lookalike_domains.jsonl"
+)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def half_of(row_id: str) -> str:
-    """Deterministic split: the same id always lands in the same half, on every machine."""
-    return "dev" if hashlib.sha256(row_id.encode()).digest()[0] % 2 == 0 else "report"
-
-
-def rows(path: Path, split: str) -> Iterator[dict[str, str]]:
+def rows(path: Path, part: str) -> Iterator[dict[str, str]]:
+    """Rows of one public file in `part` ("training" or "report"), split by registrable domain."""
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
-            if half_of(str(row["id"])) == split:
+            training = is_training_part(url_split_key(str(row["text"])))
+            if training == (part == "training"):
                 yield row
+
+
+def lookalike_rows(part: str) -> Iterator[dict[str, str]]:
+    """The look-alike holdout's "dev" half for the training part, its "report" half otherwise."""
+    half = "dev" if part == "training" else "report"
+    if LOOKALIKES.exists():
+        with LOOKALIKES.open(encoding="utf-8") as handle:
+            for line in handle:
+                row = json.loads(line)
+                if holdout_half(row) == half:
+                    yield row
 
 
 def max_weight(signals: list[DomainSignal]) -> float:
@@ -101,7 +118,16 @@ def evaluate(data: Path, split: str, threshold: float, show: int, plot: Path | N
     for row in rows(data / "eth_phishing_domains.jsonl.gz", split):
         eth.setdefault(row["label"], []).append(max_weight(analyzer.assess_url(row["text"])))
 
-    print(f"DomainAnalyzer on the {split!r} half of {data} (flagged = a signal with weight >= {threshold})")
+    # (d) the project's look-alike holdout
+    look: dict[str, list[float]] = {"scam": [], "not_scam": []}
+    look_errors: list[str] = []
+    for row in lookalike_rows(split):
+        w = max_weight(analyzer.assess_url(row["text"]))
+        look.setdefault(row["label"], []).append(w)
+        if (w >= threshold) != (row["label"] == "scam"):
+            look_errors.append(f"{row['label']:8s} {w:.2f} {row.get('technique')!s:24s} {row['text']}")
+
+    print(f"DomainAnalyzer on the {split!r} part of {data} (flagged = a signal with weight >= {threshold})")
     print(f"{'set':48s} {'rows':>7s} {'flagged':>8s}")
     top_hits = sum(w >= threshold for w in top_weights)
     label = "(a) top_domains_even_rank (legitimate)"
@@ -115,6 +141,9 @@ def evaluate(data: Path, split: str, threshold: float, show: int, plot: Path | N
     print(f"{'    (skipped: hosted on the brand own domain)':48s} {own_domain:7d}")
     for label, weights in eth.items():
         name = f"(c) eth_phishing_domains {label}"
+        print(f"{name:48s} {len(weights):7d} {rate(sum(w >= threshold for w in weights), len(weights))}")
+    for label, weights in look.items():
+        name = f"(d) lookalike holdout {label}"
         print(f"{name:48s} {len(weights):7d} {rate(sum(w >= threshold for w in weights), len(weights))}")
     print(f"cost: {per_call_us:.0f} µs per assess_url (mean over the top-domain rows, one core)")
 
@@ -134,6 +163,9 @@ def evaluate(data: Path, split: str, threshold: float, show: int, plot: Path | N
         step = max(1, len(misses) // show)
         for text in misses[::step][:show]:
             print(f"  {text[:100]}")
+        print("\nlook-alike holdout errors (dev half):")
+        for text in look_errors[:show]:
+            print(f"  {text[:110]}")
 
     if plot is not None:
         write_plot(plot, top_weights, all_brand)
@@ -169,15 +201,17 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="directory of the public dev data")
-    parser.add_argument("--split", choices=("dev", "report"), default="report")
+    parser.add_argument("--part", choices=("training", "report"), default="training")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--show", type=int, default=0, help="list N false positives and misses")
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of the threshold sweep")
     args = parser.parse_args(argv)
+    if args.part == "report" and args.show:
+        parser.error("--show lists errors: only on the training part (report parts are read in aggregate)")
     if not (args.data / "top_domains_even_rank.jsonl.gz").exists():
         print(f"public dev data not found under {args.data}: nothing to evaluate (pass --data DIR)")
         return 0
-    evaluate(args.data, args.split, args.threshold, args.show, args.plot)
+    evaluate(args.data, args.part, args.threshold, args.show, args.plot)
     return 0
 
 

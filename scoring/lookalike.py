@@ -489,6 +489,7 @@ class _Context:
 # Weight of a finding that must not warn on its own: warn is 0.50, and a bare domain also gets the text
 # model's share (on the popular-domain training part, 0.30 alone still reached 0.51-0.58 after fusion).
 WEAK_ALONE = 0.2
+_PRODUCT_NAMING_KINDS = frozenset({"tech", "marketplace"})
 _TYPOS = frozenset(
     {"missing_letter", "extra_letter", "substitution", "bitflip", "vowel_swap", "keyboard_typo", "edit"}
 )
@@ -533,7 +534,10 @@ def _weight_cap(
     if brand.worldwide and technique == "tld_swap":
         return WEAK_ALONE
     if brand.worldwide and technique.startswith("brand_in_label") and where == "label":
-        return WEAK_ALONE
+        # Tech and retail giants name products after themselves; payment and courier brands, the ones a
+        # marketplace scam imitates ("mypaypal-account", "dhl-colis"), keep compounds strong.
+        if brand.kind in _PRODUCT_NAMING_KINDS:
+            return WEAK_ALONE
     return 1.0
     if len(token) <= 6 and (technique in _TYPOS or technique == "homoglyph_typo"):
         # One edit from a 5-6 letter name is often an honest word ("finance", "cloud", "meli").

@@ -22,6 +22,10 @@ _STANDARD_PORTS = frozenset({80, 443})
 # A shortened link hides where it goes: enough to warn on its own (the project's honest fixtures carry
 # none, its scam scripts many), never to hold.
 SHORTENER_WEIGHT = 0.5
+# One credential-kit word in a host ("secure", "update", "login") names many honest hosts
+# (windowsupdate.com, gologin.com): kept under the rule evidence that lets the text model add its
+# weight ([fusion] model_support_min_rule, 0.30 in rules 2025.2).
+WEAK_HOST_WORD = 0.25
 
 
 class UrlShapes:
@@ -71,10 +75,11 @@ class UrlShapes:
             if tld in self.lists.suspicious_tlds:
                 add("url.suspicious_tld", Category.PHISHING_LINK, 0.15, "suspicious_tld", tld=tld)
             label = decode_idna(parts.label)
-            if label.count("-") >= 3 or sum(ch.isdigit() for ch in label) >= 5:
-                add("url.odd_label", Category.PHISHING_LINK, 0.15, "hyphens_or_digits")
+            # One machine-made label is one piece of evidence: random-looking, or else digit/hyphen-heavy.
             if looks_random(label):
                 add("url.random_label", Category.PHISHING_LINK, 0.2, "random_label")
+            elif label.count("-") >= 3 or sum(ch.isdigit() for ch in label) >= 5:
+                add("url.odd_label", Category.PHISHING_LINK, 0.15, "hyphens_or_digits")
             if len(host) > 60:
                 add("url.long_host", Category.PHISHING_LINK, 0.3 if len(host) > 120 else 0.15, "long_host")
             disguise = domain_inside(parts)
@@ -101,7 +106,7 @@ class UrlShapes:
             add(
                 "url.phishing_words_host",
                 Category.PHISHING_LINK,
-                0.45 if len(host_words) >= 2 else 0.3,
+                0.45 if len(host_words) >= 2 else WEAK_HOST_WORD,
                 "phishing_words",
                 words=sorted(host_words),
             )
@@ -204,4 +209,5 @@ def looks_random(label: str) -> bool:
         run = run + 1 if ch.isalpha() and ch not in _VOWELS else 0
         longest = max(longest, run)
     digits = sum(ch.isdigit() for ch in label)
-    return vowel_ratio < 0.2 or longest >= 5 or (digits >= 3 and len(letters) >= 3 and "-" not in label)
+    # Six consonants in a row: English compounds reach five ("twitchtracker", "dutchtracking").
+    return vowel_ratio < 0.2 or longest >= 6 or (digits >= 3 and len(letters) >= 3 and "-" not in label)
