@@ -533,11 +533,11 @@ def _weight_cap(
         return WEAK_ALONE
     if brand.worldwide and technique == "tld_swap":
         return WEAK_ALONE
-    if brand.worldwide and technique.startswith("brand_in_label") and where == "label":
-        # Tech and retail giants name products after themselves; payment and courier brands, the ones a
-        # marketplace scam imitates ("mypaypal-account", "dhl-colis"), keep compounds strong.
-        if brand.kind in _PRODUCT_NAMING_KINDS:
-            return WEAK_ALONE
+    # Tech and retail giants name products after themselves; payment and courier brands, the ones a
+    # marketplace scam imitates ("mypaypal-account", "dhl-colis"), keep compounds strong.
+    product_naming = brand.worldwide and brand.kind in _PRODUCT_NAMING_KINDS
+    if product_naming and technique.startswith("brand_in_label") and where == "label":
+        return WEAK_ALONE
     return 1.0
     if len(token) <= 6 and (technique in _TYPOS or technique == "homoglyph_typo"):
         # One edit from a 5-6 letter name is often an honest word ("finance", "cloud", "meli").
