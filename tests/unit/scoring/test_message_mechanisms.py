@@ -61,6 +61,9 @@ MECHANISMS = [
      "Cliquez sur ce lien pour confirmer puis choisissez votre banque"),
     ("payment.p2p_app_not_site", Category.EXTERNAL_PAYMENT,
      "Je préfère Lydia, le paiement du site prend trop de temps"),
+    ("contact.ask_mail", Category.OFF_PLATFORM, "Donnez-moi juste votre adresse mail pour la facture"),
+    ("fee.deposit_by_app", Category.ADVANCE_FEE,
+     "Je demande une avance de 50€ par Paylib pour garder l'article"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
@@ -108,9 +111,11 @@ HONEST = [
     "L'argent est bloqué par Leboncoin jusqu'à ce que vous confirmiez la réception, c'est normal",
     "Il est en bon état, je suis en Espagne la semaine prochaine mais mon mari sera là pour la remise",
     "Je donne gratuitement, à venir chercher sur place",
-    # A trader's address for an invoice or a quote; a victim asking about a link someone offered.
-    "Je vous laisse mon mail pour le devis : dupont.renovation@gmail.com, je suis artisan",
+    # Mail mentioned for an invoice (an actual address still counts: scammers ask "for the invoice" too);
+    # a victim telling what a platform or a stranger sent.
     "Mon mail c'est pour la facture uniquement, le reste on le fait ici",
+    "Je vous envoie la facture par mail dès que je rentre",
+    "Leboncoin m'a envoyé un code par SMS pour me connecter, je ne le donne à personne",
     "On m'a proposé un lien pour recevoir l'argent, je ne l'ai pas ouvert, c'est bien une arnaque non ?",
     # Texting to meet is how hand delivery works; a phone call is not a texting move.
     "Je t'envoie un texto quand je suis en bas",
