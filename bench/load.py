@@ -71,6 +71,7 @@ class Client(threading.Thread):
         self.latencies_ms: list[float] = []
         self.accepted = 0
         self.statuses: dict[str, int] = {}
+        self.conn: http.client.HTTPConnection | None = None
 
     def _body(self) -> bytes:
         count = max(1, self.batch)
@@ -81,7 +82,6 @@ class Client(threading.Thread):
         return json.dumps({"items": items} if self.batch else items[0]).encode()
 
     def run(self) -> None:
-        conn: http.client.HTTPConnection | None = None
         next_at = time.monotonic()
         path = "/v1/messages/batch" if self.batch else "/v1/messages"
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
@@ -93,22 +93,7 @@ class Client(threading.Thread):
                     time.sleep(delay)
             body = self._body()
             started = time.perf_counter()
-            payload = b""
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                status = str(response.status)
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException) as exc:
-                status = type(exc).__name__
-                if conn is not None:
-                    conn.close()
-                conn = None
+            status, payload = self._post(path, body, headers)
             self.latencies_ms.append((time.perf_counter() - started) * 1000)
             if self.batch and status == "200":
                 for item in json.loads(payload)["items"]:
@@ -118,8 +103,32 @@ class Client(threading.Thread):
             else:
                 self.statuses[status] = self.statuses.get(status, 0) + 1
                 self.accepted += status == "202"
-        if conn is not None:
-            conn.close()
+        if self.conn is not None:
+            self.conn.close()
+
+    def _post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[str, bytes]:
+        """POST on the keep-alive connection: (status or exception name, body). A kept-alive connection
+        the server closed while idle (gunicorn's keep-alive timeout, paced clients) is reopened and the
+        request sent again once; that is safe because submissions are idempotent on external_id."""
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)
+                self.conn.request("POST", path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                payload = response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                    self.conn = None
+                return str(response.status), payload
+            except (OSError, http.client.HTTPException) as exc:
+                if self.conn is not None:
+                    self.conn.close()
+                self.conn = None
+                if not (reused and attempt == 1):
+                    return type(exc).__name__, b""
+        return "unreachable", b""
 
 
 def _client_process(
