@@ -4,16 +4,21 @@ keyboard shortcuts. Every action is the same domain call the /v1/review API make
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.blueprints import BlueprintSetupState
+from sqlalchemy.orm import Session
 
 from api.console import charts, labels
 from api.console.blueprint import bp, current_moderator, login_required
 from api.console.highlight import Segment, segments
 from api.review import enqueue_pending_webhooks, review_problem
-from api.services import services
+from api.services import EXTENSION_KEY, Services, services
 from moderation import audit, decisions, quality, review, review_stats
 from moderation.case_file import Span, build_case_file, evidence_spans, personal_spans
 from moderation.clock import utcnow
@@ -24,6 +29,39 @@ from moderation.review import ReviewError
 FILTERS = ("category", "kind", "lang", "sender", "queue")
 # Revealed items are remembered in the session for this long, then masked again.
 REVEAL_TTL = timedelta(minutes=15)
+QUALITY_REPORT_KEY = "vigie.console.quality_report"
+
+
+class QualityReportCache:
+    """The statistics page's quality report, recomputed at most once per `ttl_s` per process.
+
+    `quality_report` is a few GROUP BYs over 12 weeks of assessments (seconds on a large table, see
+    the README), so page views within `VIGIE_QUALITY_METRICS_CACHE_S` share one computation, like
+    the /metrics gauges (api.quality_metrics). Concurrent views wait for the one computing it. A
+    failing computation is not cached: the view fails, and the next one tries again.
+    """
+
+    def __init__(self, ttl_s: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._report: quality.QualityReport | None = None
+        self._computed_at = 0.0
+
+    def get(self, db: Session, now: datetime) -> quality.QualityReport:
+        with self._lock:
+            moment = self._monotonic()
+            if self._report is None or moment - self._computed_at >= self._ttl_s:
+                self._report = quality.quality_report(db, now)
+                self._computed_at = moment
+            return self._report
+
+
+@bp.record_once
+def _install_quality_report_cache(state: BlueprintSetupState) -> None:
+    # Per app, hence per gunicorn worker process; each test app gets its own (its own database).
+    svc: Services = state.app.extensions[EXTENSION_KEY]
+    state.app.extensions[QUALITY_REPORT_KEY] = QualityReportCache(svc.settings.quality_metrics_cache_s)
 
 
 def _redirect(endpoint: str, **values: Any) -> Response:
@@ -329,7 +367,8 @@ def stats() -> str:
     precision_rows = [
         (r.code, r.precision, f"{r.precision:.0%} ({r.scam}/{r.labelled})") for r in precision[:40]
     ]
-    report = quality.quality_report(db, now)
+    cache: QualityReportCache = current_app.extensions[QUALITY_REPORT_KEY]
+    report = cache.get(db, now)
     return render_template(
         "console/stats.html",
         quality=report,
