@@ -8,6 +8,10 @@ Measures, pinned to a single CPU (os.sched_setaffinity; subprocesses inherit it)
   JSONL file (start-up and model load included), vs the baseline's `predict_many` in chunks;
 - the worst inputs: 100 KB of text, pathological repetition, many URLs, spaced-out letters.
 Targets: p99 < 2 ms, >= 2,000 msg/s/core. Prints a table and writes JSON under var/bench/.
+
+Every figure is taken twice: wall-clock (what a caller waits) and CPU time of the scoring thread (what
+a message costs a core). On a shared, loaded machine the wall-clock tail is mostly time spent waiting
+for the core; the CPU figures are the cost per core that the targets are about, and both are reported.
 """
 
 from __future__ import annotations
@@ -150,25 +154,29 @@ def run(quick: bool, output: Path) -> dict[str, Any]:
 
     lat_vigie: list[int] = []
     lat_base: list[int] = []
+    cpu_vigie: list[int] = []
+    cpu_base: list[int] = []
     for item in inputs[:n_latency]:
-        t_ns = time.perf_counter_ns()
+        c_ns, t_ns = time.thread_time_ns(), time.perf_counter_ns()
         scorer.score(item)
         lat_vigie.append(time.perf_counter_ns() - t_ns)
-        t_ns = time.perf_counter_ns()
+        cpu_vigie.append(time.thread_time_ns() - c_ns)
+        c_ns, t_ns = time.thread_time_ns(), time.perf_counter_ns()
         baseline.predict_one(item.text)
         lat_base.append(time.perf_counter_ns() - t_ns)
+        cpu_base.append(time.thread_time_ns() - c_ns)
 
     lines = [json.dumps(r, ensure_ascii=False) for r in rows[:n_batch]]
-    start = time.perf_counter()
+    cpu0, start = time.thread_time(), time.perf_counter()
     counts = score_stream(scorer, iter(lines), io.StringIO(), batch_size=256)
-    inproc_s = time.perf_counter() - start
+    inproc_s, inproc_cpu = time.perf_counter() - start, time.thread_time() - cpu0
     assert counts["errors"] == 0, counts
 
     texts = [r["text"] for r in rows[:n_batch]]
-    start = time.perf_counter()
+    cpu0, start = time.thread_time(), time.perf_counter()
     for i in range(0, len(texts), 256):
         baseline.predict_many(texts[i : i + 256])
-    base_batch_s = time.perf_counter() - start
+    base_batch_s, base_batch_cpu = time.perf_counter() - start, time.thread_time() - cpu0
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
@@ -202,12 +210,20 @@ def run(quick: bool, output: Path) -> dict[str, Any]:
         "model_version": scorer.model_version,
         "rules_version": scorer.rules_version,
         "scorer_load_s": round(load_s, 3),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
         "latency": {"n": n_latency, "vigie": percentiles(lat_vigie), "baseline": percentiles(lat_base)},
+        "latency_cpu": {"n": n_latency, "vigie": percentiles(cpu_vigie), "baseline": percentiles(cpu_base)},
         "throughput_msg_per_s": {
             "n": n_batch,
             "vigie_in_process": round(n_batch / inproc_s),
             "vigie_subprocess_incl_startup": round(n_batch / sub_s),
             "baseline_batched": round(n_batch / base_batch_s),
+        },
+        "throughput_msg_per_cpu_s": {
+            "n": n_batch,
+            "vigie_in_process": round(n_batch / inproc_cpu),
+            "baseline_batched": round(n_batch / base_batch_cpu),
         },
         "worst_inputs": worst,
         "targets": {"p99_ms": TARGET_P99_MS, "msg_per_s": TARGET_MSG_PER_S},
@@ -221,24 +237,40 @@ def run(quick: bool, output: Path) -> dict[str, Any]:
 
 def print_table(r: dict[str, Any]) -> None:
     lat, thr = r["latency"], r["throughput_msg_per_s"]
-    v, b = lat["vigie"], lat["baseline"]
-    print(f"Scoring benchmark on one core (cpu {r['machine']['cpu_pinned']}), model {r['model_version']}")
-    print(f"{'measure':<44}{'vigie':>12}{'baseline':>12}{'ratio':>9}  target")
-    for key in ("p50_ms", "p99_ms", "max_ms"):
-        target = f"< {TARGET_P99_MS} ms" if key == "p99_ms" else ""
-        print(f"{'single message ' + key:<44}{v[key]:>12.3f}{b[key]:>12.3f}{v[key] / b[key]:>9.2f}  {target}")
-    ratio = thr["vigie_in_process"] / thr["baseline_batched"]
+    cpu_lat, cpu_thr = r["latency_cpu"], r["throughput_msg_per_cpu_s"]
+    load = r["load_average_1_5_15"]
     print(
-        f"{'batch msg/s (in-process, 256/chunk)':<44}{thr['vigie_in_process']:>12}"
-        f"{thr['baseline_batched']:>12}{ratio:>9.2f}  >= {TARGET_MSG_PER_S:.0f}"
+        f"Scoring benchmark on one core (cpu {r['machine']['cpu_pinned']}), model {r['model_version']}; "
+        f"load average {load[0]:.2f} on {r['cpus']} CPUs"
     )
-    print(f"{'batch msg/s (vigie score subprocess)':<44}{thr['vigie_subprocess_incl_startup']:>12}{'':>12}")
-    print(f"\n{'worst input (max of 3)':<44}{'vigie ms':>12}{'baseline ms':>12}")
+    print(f"{'measure':<44}{'vigie':>12}{'baseline':>12}{'ratio':>9}  target")
+    for label, table in (("wall", lat), ("cpu", cpu_lat)):
+        v, b = table["vigie"], table["baseline"]
+        for key in ("p50_ms", "p99_ms", "max_ms"):
+            target = f"< {TARGET_P99_MS} ms" if key == "p99_ms" else ""
+            name = f"single message {key} ({label})"
+            print(f"{name:<44}{v[key]:>12.3f}{b[key]:>12.3f}{v[key] / b[key]:>9.2f}  {target}")
+    for label, table in (("wall", thr), ("cpu", cpu_thr)):
+        ratio = table["vigie_in_process"] / table["baseline_batched"]
+        name = f"batch msg/s (in-process, 256/chunk, {label})"
+        print(
+            f"{name:<44}{table['vigie_in_process']:>12}{table['baseline_batched']:>12}{ratio:>9.2f}"
+            f"  >= {TARGET_MSG_PER_S:.0f}"
+        )
+    sub = thr["vigie_subprocess_incl_startup"]
+    print(f"{'batch msg/s (vigie score subprocess, wall)':<44}{sub:>12}")
+    print(f"\n{'worst input (max of 3, wall)':<44}{'vigie ms':>12}{'baseline ms':>12}")
     for name, t in r["worst_inputs"].items():
         print(f"{name:<44}{t['vigie_ms']:>12.2f}{t['baseline_ms']:>12.2f}")
-    met_lat = v["p99_ms"] < TARGET_P99_MS
-    met_thr = thr["vigie_in_process"] >= TARGET_MSG_PER_S
-    print(f"\ntargets: p99 {'met' if met_lat else 'MISSED'}, throughput {'met' if met_thr else 'MISSED'}")
+    for label, p99, rate in (
+        ("cpu", cpu_lat["vigie"]["p99_ms"], cpu_thr["vigie_in_process"]),
+        ("wall", lat["vigie"]["p99_ms"], thr["vigie_in_process"]),
+    ):
+        met_lat = "met" if p99 < TARGET_P99_MS else "MISSED"
+        met_thr = "met" if rate >= TARGET_MSG_PER_S else "MISSED"
+        print(f"targets ({label}): p99 {met_lat}, throughput {met_thr}")
+    if load[0] > (r["cpus"] or 1):
+        print("(the machine was loaded: wall-clock figures include time spent waiting for a core)")
 
 
 def main() -> None:

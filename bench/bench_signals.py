@@ -14,13 +14,16 @@ with signals, interleaved (best of `--repeat`), through:
 The traffic is written for this benchmark: a campaign opener sent with variations to many sellers,
 three-message scam scripts, and honest conversations with phone numbers and links, from ~60 senders.
 It prints a table (messages/s, ratio with/without), the cost of `Signals.collect` and the verdict
-shift. Target: the worker path keeps at least TARGET_RATIO of its throughput with signals on (the
-absolute rate depends on the machine and its load, so it is reported, not judged).
+shift. Targets: the worker path keeps at least TARGET_RATIO of its throughput with signals on, and
+the scoring stage with signals scores at least TARGET_STAGE_PER_CPU_S messages per CPU-second. Each
+rate is given wall-clock and per CPU-second (this process plus redis-server, see `Clocks`): on a
+shared, loaded machine the wall-clock rate mostly measures the load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -29,6 +32,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
@@ -48,6 +52,8 @@ from workers.signals import Signals
 from workers.worker import make_worker
 
 TARGET_RATIO = 0.75
+# The scoring step with signals, per core (CPU-seconds of the process and of redis-server).
+TARGET_STAGE_PER_CPU_S = 2000.0
 
 # The campaign opener looks honest on its own: only its reach gives it away.
 CAMPAIGN = (
@@ -123,6 +129,26 @@ def fresh_settings(workdir: Path, name: str, redis_url: str, enabled: bool) -> S
     )
 
 
+class Clocks:
+    """Wall-clock and CPU time of a run. CPU counts this process (the worker runs in it) AND the
+    redis-server (INFO cpu), since the signals move work into Redis: the sum is what the run cost the
+    machine's cores, which a loaded shared machine does not inflate the way it inflates wall time."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time() + self._redis_cpu()
+
+    def _redis_cpu(self) -> float:
+        info = self.redis.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    def stop(self) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) since the start."""
+        wall = time.perf_counter() - self.wall
+        return wall, time.process_time() + self._redis_cpu() - self.cpu
+
+
 def run_worker_path(
     settings: Settings, contents: list[SubmissionContent], batch: int, scorer: object
 ) -> dict:
@@ -133,9 +159,9 @@ def run_worker_path(
         enqueue_score_batch(ctx.score_queue, items[start : start + batch])
     set_context(ctx)
     worker = make_worker(ctx, SimpleWorker)
-    started = time.perf_counter()
+    clocks = Clocks(ctx.redis)
     worker.work(burst=True, logging_level="WARNING")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = clocks.stop()
     with ctx.session_factory() as session:
         verdicts = Counter(session.scalars(select(Assessment.verdict)))
         campaign = sum("campaign" in cats for cats in session.scalars(select(Assessment.categories)))
@@ -153,6 +179,7 @@ def run_worker_path(
         sys.exit(f"worker path: {sum(verdicts.values())} assessments for {len(items)} messages")
     return {
         "per_s": len(items) / elapsed,
+        "per_cpu_s": len(items) / cpu,
         "verdicts": dict(verdicts),
         "campaign": campaign,
         "honest_flagged": honest_flagged,
@@ -167,17 +194,18 @@ def run_single_path(settings: Settings, contents: list[SubmissionContent], score
     factory = make_session_factory(engine)
     signals = Signals(settings, redis) if settings.signals_enabled else None
     latencies = []
-    started = time.perf_counter()
+    clocks = Clocks(redis)
     for sid, rev in items:
         t0 = time.perf_counter()
         score_and_record(factory, scorer, sid, rev, emit_webhook=False, signals=signals)  # type: ignore[arg-type]
         latencies.append((time.perf_counter() - t0) * 1000)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = clocks.stop()
     engine.dispose()
     redis.close()
     latencies.sort()
     return {
         "per_s": len(items) / elapsed,
+        "per_cpu_s": len(items) / cpu,
         "p50_ms": statistics.median(latencies),
         "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
     }
@@ -200,7 +228,7 @@ def run_stage(settings: Settings, contents: list[SubmissionContent], batch: int,
         inputs = [to_score_input(r) for r in rows]
     signals = Signals(settings, redis) if settings.signals_enabled else None
     collect_s = 0.0
-    started = time.perf_counter()
+    clocks = Clocks(redis)
     for start in range(0, len(inputs), batch):
         chunk = inputs[start : start + batch]
         if signals is not None:
@@ -210,10 +238,14 @@ def run_stage(settings: Settings, contents: list[SubmissionContent], batch: int,
             scorer.score_many(chunk, contexts)  # type: ignore[attr-defined]
         else:
             scorer.score_many(chunk)  # type: ignore[attr-defined]
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = clocks.stop()
     engine.dispose()
     redis.close()
-    return {"per_s": len(inputs) / elapsed, "collect_us": collect_s / len(inputs) * 1e6}
+    return {
+        "per_s": len(inputs) / elapsed,
+        "per_cpu_s": len(inputs) / cpu,
+        "collect_us": collect_s / len(inputs) * 1e6,
+    }
 
 
 HOLDOUT = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "holdout"
@@ -279,6 +311,7 @@ def main() -> None:
         ),
     }
     results: dict[str, dict[bool, dict]] = {path: {} for path in paths}
+    cpu_results: dict[str, dict[bool, float]] = {path: {} for path in paths}
     with tempfile.TemporaryDirectory(prefix="vigie-bench-signals-") as tmp:
         workdir = Path(tmp)
         proc, redis_url = start_redis(workdir)
@@ -292,17 +325,29 @@ def main() -> None:
                         best = results[path].get(enabled)
                         if best is None or outcome["per_s"] > best["per_s"]:
                             results[path][enabled] = outcome
+                        # The CPU figure is kept apart: its best run need not be the wall-clock best.
+                        cpu_best = cpu_results[path].get(enabled, 0.0)
+                        cpu_results[path][enabled] = max(cpu_best, outcome["per_cpu_s"])
         finally:
             proc.terminate()
             proc.wait()
 
-    print(f"signals cost, {args.messages} messages, SQLite, one process, best of {args.repeat}")
-    print(f"{'path':<36}{'off /s':>10}{'on /s':>10}{'ratio':>8}")
-    ratios = {}
+    load = os.getloadavg()
+    print(
+        f"signals cost, {args.messages} messages, SQLite, one process, best of {args.repeat}; "
+        f"load average {load[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'path':<36}{'off /s':>10}{'on /s':>10}{'ratio':>8}{'off /cpu-s':>12}{'on /cpu-s':>12}{'ratio':>8}"
+    )
+    ratios, cpu_ratios = {}, {}
     for path, (label, _) in paths.items():
         off, on = results[path][False]["per_s"], results[path][True]["per_s"]
-        ratios[path] = on / off
-        print(f"{label:<36}{off:>10.1f}{on:>10.1f}{on / off:>8.2f}")
+        c_off, c_on = cpu_results[path][False], cpu_results[path][True]
+        ratios[path], cpu_ratios[path] = on / off, c_on / c_off
+        wall = f"{off:>10.1f}{on:>10.1f}{on / off:>8.2f}"
+        print(f"{label:<36}{wall}{c_off:>12.1f}{c_on:>12.1f}{c_on / c_off:>8.2f}")
+    print("(/s: wall-clock; /cpu-s: per CPU-second of this process plus redis-server, i.e. per core)")
     s_off, s_on = results["single"][False], results["single"][True]
     print(f"single-message latency p50/p99 ms: off {s_off['p50_ms']:.2f}/{s_off['p99_ms']:.2f}, "
           f"on {s_on['p50_ms']:.2f}/{s_on['p99_ms']:.2f}")  # fmt: skip
@@ -318,9 +363,14 @@ def main() -> None:
         f"verdicts on:  {w_on['verdicts']}  (campaign category on {w_on['campaign']} messages; honest "
         f"users' messages flagged: {w_on['honest_flagged']})"
     )
-    met = ratios["worker"] >= TARGET_RATIO
-    verdict = "met" if met else "MISSED"
-    print(f"\ntarget (worker path keeps >= {TARGET_RATIO:.0%} of its throughput): {verdict}")
+    for label, table in (("cpu", cpu_ratios), ("wall", ratios)):
+        verdict = "met" if table["worker"] >= TARGET_RATIO else "MISSED"
+        print(f"target ({label}: worker path keeps >= {TARGET_RATIO:.0%} of its throughput): {verdict}")
+    stage_cpu = cpu_results["stage"][True]
+    verdict = "met" if stage_cpu >= TARGET_STAGE_PER_CPU_S else "MISSED"
+    print(f"target (scoring stage with signals >= {TARGET_STAGE_PER_CPU_S:.0f} msg/cpu-s): {verdict}")
+    if load[0] > (os.cpu_count() or 1):
+        print("(the machine was loaded: wall-clock figures include time spent waiting for a core)")
     if args.plot:
         import matplotlib
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import re
 import struct
 import unicodedata
@@ -118,7 +119,9 @@ def template_signature(text: str, min_tokens: int = DEFAULT_MIN_TOKENS) -> Templ
 
 def similarity(a: TemplateSignature, b: TemplateSignature) -> float:
     """Estimated Jaccard similarity of the two texts' bigram sets, in [0, 1]."""
-    return sum(x == y for x, y in zip(a.hashes, b.hashes, strict=True)) / NUM_PERM
+    if len(a.hashes) != len(b.hashes):
+        raise ValueError("signatures of different lengths")
+    return sum(map(operator.eq, a.hashes, b.hashes)) / NUM_PERM
 
 
 def band_keys(sig: TemplateSignature) -> list[str]:

@@ -19,6 +19,7 @@ costs more than the script text once per batch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -76,8 +77,10 @@ return cjson.encode(out)
 """
 
 
+@functools.lru_cache(maxsize=65536)
 def digest(value: str) -> str:
-    """Short stable hash used in key names and members (16 hex characters of BLAKE2b)."""
+    """Short stable hash used in key names and members (16 hex characters of BLAKE2b). Memoised: a
+    message hashes its sender's id four or five times, and senders and entities recur."""
     return hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
 
 
