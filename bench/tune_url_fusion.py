@@ -30,8 +30,8 @@ from scoring.model import FEATURE_SCHEMAS, UrlModel, canonical_host, count_matri
 from scoring.policy import decide
 from scoring.types import Kind, ScoreInput, Verdict
 
-MIN_PS = (0.80, 0.85, 0.88, 0.90, 0.9025, 0.92, 0.94, 0.96)
-WEIGHTS = (0.5, 0.55, 0.6, 0.65, 0.7)
+MIN_PS = (0.5, 0.6, 0.7, 0.75, 0.80, 0.85, 0.88, 0.90, 0.907, 0.92, 0.94)
+WEIGHTS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 
 
 def url_examples(public: Path) -> list[training.Example]:
@@ -106,10 +106,22 @@ def replay(scorer: Scorer, texts: list[str]) -> list[tuple[list, float | None, b
 
 
 def flagged_share(scorer: Scorer, rows: list, min_p: float, weight: float) -> float:
+    return sum(flags(scorer, rows, min_p, weight)) / max(1, len(rows))
+
+
+def per_site(flagged: list[bool], sites: list[str]) -> float:
+    """Recall averaged over registrable domains: a campaign of 1,000 URLs on one site counts once."""
+    by_site: dict[str, list[bool]] = {}
+    for flag, site in zip(flagged, sites, strict=True):
+        by_site.setdefault(site, []).append(flag)
+    return sum(sum(v) / len(v) for v in by_site.values()) / max(1, len(by_site))
+
+
+def flags(scorer: Scorer, rows: list, min_p: float, weight: float) -> list[bool]:
     from scoring.types import Category, Reason
 
     params = scorer.pack.fusion
-    hits = 0
+    out = []
     for kept, p, denied, url_p, anchor in rows:
         reasons = kept
         if url_p >= min_p:
@@ -120,8 +132,8 @@ def flagged_share(scorer: Scorer, rows: list, min_p: float, weight: float) -> fl
         fused = fuse(reasons, p, params, 1.0, denied=denied)
         flagged = decide(fused, Kind.MESSAGE, scorer.pack).rank >= Verdict.WARN.rank
         # As Scorer._result: a verdict with no span in the text to show is dropped unless anchored.
-        hits += flagged and (anchor or any(r.span is not None for r in reasons))
-    return hits / max(1, len(rows))
+        out.append(bool(flagged and (anchor or any(r.span is not None for r in reasons))))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_PUBLIC_DATA)
+    parser.add_argument(
+        "--misses",
+        type=Path,
+        default=None,
+        help="write the missed training-part phishing URLs (shipped setting)",
+    )
     args = parser.parse_args(argv)
     if not (args.data / "phishtank_2025_urls.jsonl.gz").exists():
         print(f"public dev data not found under {args.data}: nothing to tune")
@@ -149,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         analyzer=base.links.analyzer,
     )
     sets = {}
+    sites: list[str] = []
     for name, label in (("phishtank_2025_urls", "scam"), ("top_domains_even_rank", "not_scam")):
         texts = [
             str(r["text"])
@@ -156,17 +175,23 @@ def main(argv: list[str] | None = None) -> int:
             if r["label"] == label and training.is_training_part(training.url_split_key(str(r["text"])))
         ]
         sets[name] = replay(scorer, texts)
+        if label == "scam":
+            sites = [training.url_split_key(t) for t in texts]
+        if args.misses is not None and label == "scam":
+            shipped = base.pack.fusion
+            with args.misses.open("w", encoding="utf-8") as out:
+                for text, row in zip(texts, sets[name], strict=True):
+                    if not flagged_share(scorer, [row], shipped.url_model_min_p, shipped.url_model_weight):
+                        codes = sorted({f"{r.code}:{r.weight:.2f}" for r in row[0]})
+                        out.write(f"{row[3]:.3f}\t{text[:160]}\t{' '.join(codes)}\n")
         print(f"{name}: {len(texts)} training-part rows replayed")
-    print(f"\n{'min_p':>7s} {'weight':>6s} {'phish recall':>13s} {'popular flagged':>16s}")
-    print(
-        f"{'(none)':>7s} {'-':>6s} {flagged_share(scorer, sets['phishtank_2025_urls'], 2.0, 0):13.2%}"
-        f" {flagged_share(scorer, sets['top_domains_even_rank'], 2.0, 0):16.2%}"
-    )
-    for min_p in MIN_PS:
-        for weight in WEIGHTS:
-            rec = flagged_share(scorer, sets["phishtank_2025_urls"], min_p, weight)
-            fp = flagged_share(scorer, sets["top_domains_even_rank"], min_p, weight)
-            print(f"{min_p:7.4f} {weight:6.2f} {rec:13.2%} {fp:16.2%}")
+    print(f"\n{'min_p':>7s} {'weight':>6s} {'phish recall':>13s} {'per site':>9s} {'popular flagged':>16s}")
+    for min_p, weight in [(2.0, 0.0)] + [(m, w) for m in MIN_PS for w in WEIGHTS]:
+        phish = flags(scorer, sets["phishtank_2025_urls"], min_p, weight)
+        fp = flagged_share(scorer, sets["top_domains_even_rank"], min_p, weight)
+        shown = "(none)" if min_p > 1 else f"{min_p:.3f}"
+        recall = sum(phish) / max(1, len(phish))
+        print(f"{shown:>7s} {weight:6.2f} {recall:13.2%} {per_site(phish, sites):9.2%} {fp:16.2%}")
     return 0
 
 
