@@ -95,6 +95,8 @@ class Assessment(Base):
     __tablename__ = "assessments"
     __table_args__ = (
         UniqueConstraint("submission_id", "revision", name="uq_assessments_submission_revision"),
+        # The quality dashboard's window (moderation.quality): created_at >= start of 12 weeks ago.
+        Index("ix_assessments_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
