@@ -16,7 +16,7 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from redis import Redis
 
-from api import auth, instrumentation, problems, request_id
+from api import auth, instrumentation, problems, request_args, request_id
 from api.instrumentation import ApiMetrics
 from api.ratelimit import RateLimiter, add_rate_headers
 from api.services import EXTENSION_KEY, ScorerProvider, Services, close_request_session, default_scorer_loader
@@ -95,6 +95,7 @@ def create_app(
     instrumentation.init_app(app, metrics)
     problems.init_app(app)
     auth.init_app(app)
+    request_args.init_app(app)
     app.after_request(add_rate_headers)
     app.teardown_appcontext(close_request_session)
 

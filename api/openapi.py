@@ -278,10 +278,14 @@ def _operation(app: Flask, route: Route) -> dict[str, Any]:
     ]
     if params:
         op["parameters"] = params
+        # api.request_args refuses U+0000 in any parameter.
+        replies = {422: Reply("A parameter contains U+0000 (NUL)."), **route.replies}
+    else:
+        replies = route.replies
     if route.request_model is not None:
         op["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(route.request_model)}}}
     responses: dict[str, Any] = {}
-    for status, reply in sorted(route.replies.items()):
+    for status, reply in sorted(replies.items()):
         entry: dict[str, Any] = {"description": reply.description}
         schema = _ref(reply.model) if reply.model is not None else {"type": "string"}
         entry["content"] = {reply.media_type: {"schema": schema}}

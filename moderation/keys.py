@@ -26,6 +26,7 @@ from moderation.models import ApiKey
 
 SCOPES = frozenset({"submit", "read", "moderate", "admin"})
 KEY_PREFIX = "vg"
+_HEX_DIGITS = "0123456789abcdef"
 # Updating last_used_at on every request would turn each read into a write; a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -78,6 +79,9 @@ def create_key(
 def _parse(presented: str) -> str | None:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8 or not parts[2]:
+        return None
+    # Prefixes are hex (create_key); anything else (a NUL, which PostgreSQL refuses) never reaches SQL.
+    if parts[1].strip(_HEX_DIGITS):
         return None
     return parts[1]
 

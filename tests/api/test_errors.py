@@ -183,3 +183,16 @@ def test_every_response_carries_a_request_id_and_problems_quote_it(client: Flask
     assert replaced.status_code == 401
     assert "script" not in replaced.headers["X-Request-Id"]
     assert replaced.get_json()["request_id"] == replaced.headers["X-Request-Id"]
+
+
+def test_nul_in_a_query_or_path_parameter_is_a_422_naming_it(client: FlaskClient, make_key) -> None:
+    # PostgreSQL text cannot hold U+0000: these reached a query and failed with a 500 there.
+    headers = bearer(make_key("admin"))
+    audit = client.get("/v1/audit?submission_id=%00", headers=headers)
+    assert audit.status_code == 422 and audit.mimetype == "application/problem+json"
+    assert audit.get_json()["errors"][0]["field"] == "submission_id"
+    read = client.get("/v1/messages/a%00b", headers=headers)
+    assert read.status_code == 422
+    assert read.get_json()["errors"][0]["field"] == "submission_id"
+    forged = client.get("/v1/messages/x", headers={"Authorization": "Bearer vg_0123abc\x00_" + "A" * 43})
+    assert forged.status_code == 401
