@@ -45,6 +45,43 @@ def test_batch_runs_writes_counts_and_reads_in_order(redis_client: Any) -> None:
     assert RedisBatch().run(redis_client, now=1000.0) == []
 
 
+def test_repeated_keys_in_one_call_end_as_one_call_per_touch(redis_client: Any) -> None:
+    """The script trims and expires a key once per call unless a touch adds to it: the sets, counts
+    and expiries must be those of running every touch on its own."""
+    touches = [
+        Touch(f"vigie:sig:t:{key}", member, window, cap=cap)
+        for key, member, window, cap in [
+            ("a", "m1", 100.0, 3), ("a", "m1", 100.0, 3), ("a", "m2", 100.0, 3), ("b", "x", 50.0, 2),
+            ("a", "m3", 100.0, 3), ("a", "m4", 100.0, 3), ("a", "m2", 100.0, 3), ("b", "y", 50.0, 2),
+            ("b", "z", 50.0, 2), ("a", None, 100.0, 3), ("b", "x", 50.0, 2), ("a", "m5", 10.0, 2),
+        ]
+    ]  # fmt: skip
+
+    def state() -> dict[str, Any]:
+        return {
+            key: (redis_client.zrange(key, 0, -1, withscores=True), redis_client.ttl(key))
+            for key in ("vigie:sig:t:a", "vigie:sig:t:b")
+        }
+
+    # Old members, some older than the windows, so that trimming by time has work to do.
+    redis_client.zadd("vigie:sig:t:a", {"old1": 900.0, "old2": 960.0})
+    redis_client.zadd("vigie:sig:t:b", {"old3": 930.0})
+    batch = RedisBatch()
+    batch.touches(touches)
+    together = batch.run(redis_client, now=1000.0)
+    after_batch = state()
+    redis_client.flushdb()
+    redis_client.zadd("vigie:sig:t:a", {"old1": 900.0, "old2": 960.0})
+    redis_client.zadd("vigie:sig:t:b", {"old3": 930.0})
+    apart = []
+    for touch in touches:
+        single = RedisBatch()
+        single.touches([touch])
+        apart += single.run(redis_client, now=1000.0)
+    assert together == apart
+    assert after_batch == state()
+
+
 def _traffic() -> list[tuple[str, str, str]]:
     """(text, sender, recipient): a campaign opener, payment handles shared across accounts, honest
     replies; every message in its own conversation so that batch order alone decides nothing."""
