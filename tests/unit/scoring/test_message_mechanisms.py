@@ -117,6 +117,9 @@ HONEST = [
     "Je vous envoie la facture par mail dès que je rentre",
     "Leboncoin m'a envoyé un code par SMS pour me connecter, je ne le donne à personne",
     "On m'a proposé un lien pour recevoir l'argent, je ne l'ai pas ouvert, c'est bien une arnaque non ?",
+    # A buyer announcing his own transfer; a collection code shown at the parcel shop.
+    "Ok pour 200, je vous fais un virement dès que j'ai vu la moto et fait un tour",
+    "Pour le retrait il faudra montrer le code reçu par Leboncoin au commerçant du relais",
     # Texting to meet is how hand delivery works; a phone call is not a texting move.
     "Je t'envoie un texto quand je suis en bas",
     "Vous êtes joignable par téléphone ? J'ai du mal à écrire sur l'appli",
