@@ -64,6 +64,12 @@ MECHANISMS = [
     ("contact.ask_mail", Category.OFF_PLATFORM, "Donnez-moi juste votre adresse mail pour la facture"),
     ("fee.deposit_by_app", Category.ADVANCE_FEE,
      "Je demande une avance de 50€ par Paylib pour garder l'article"),
+    ("fee.deposit_by_app", Category.ADVANCE_FEE,
+     "Tu peux me faire un paylib de 30 balles pour réserver ? je te le déduis du prix"),
+    ("fee.reimbursed_later", Category.ADVANCE_FEE,
+     "Le chauffeur a besoin que vous lui avanciez 40€ pour le péage, je rembourse avec le paiement"),
+    ("payment.p2p_app_not_site", Category.EXTERNAL_PAYMENT,
+     "vs avez un compte lydia ? ca ira plus vite que leboncoin"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
@@ -117,6 +123,8 @@ HONEST = [
     "Je vous envoie la facture par mail dès que je rentre",
     "Leboncoin m'a envoyé un code par SMS pour me connecter, je ne le donne à personne",
     "On m'a proposé un lien pour recevoir l'argent, je ne l'ai pas ouvert, c'est bien une arnaque non ?",
+    # The sender refunding a difference himself (an overpayment asks the victim to refund).
+    "Je rembourse la différence si le colis coûte moins cher que prévu, via le site bien sûr",
     # A buyer announcing his own transfer; a collection code shown at the parcel shop.
     "Ok pour 200, je vous fais un virement dès que j'ai vu la moto et fait un tour",
     "Pour le retrait il faudra montrer le code reçu par Leboncoin au commerçant du relais",
