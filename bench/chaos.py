@@ -1,24 +1,32 @@
 """`make chaos`: faults injected while load runs; afterwards nothing accepted is lost or doubled.
 
 A real stack (bench/stack.py, batched dispatch, short recovery windows) receives at least
-`--target` submissions from concurrent clients while a fault schedule runs:
+`--target` submissions from concurrent clients paced to `--rate` per second, so the load spans a
+window of target/rate seconds (80 s by default) however fast the API is, and a fault plan laid out
+over that window runs inside it:
 
   - SIGKILL a random RQ worker (and start a fresh one) every `--kill-every` seconds;
-  - SIGKILL Redis and restart it on the same AOF files;
-  - make the database unavailable for a few seconds: SQLite, an exclusive lock held by another
-    process; PostgreSQL, every backend of the stack terminated (`pg_terminate_backend`);
-  - the webhook receiver answers 500 for a while, then stops listening (connection refused).
+  - SIGKILL Redis and restart it on the same AOF files, twice (at 15% and 60% of the window);
+  - make the database unavailable for a few seconds, twice (30% and 75%): SQLite, an exclusive
+    lock held by another process; PostgreSQL, every backend of the stack terminated
+    (`pg_terminate_backend`) over and over;
+  - the webhook receiver answers 500 for a while, then stops listening (connection refused) (40%).
+
+The load goes on past the target until the whole plan has run, so no fault falls after the load.
+Like a process supervisor, a watcher restarts any worker (or API) process that exits on its own;
+exits are reported apart from the kills (a worker is expected to survive Redis restarts itself).
 
 The receiver (a local HTTP server) verifies each `Vigie-Signature` and dedupes by
 `Vigie-Event-Id`. At the end the database and the receiver are checked:
 
   accepted=N assessed=N lost=0 duplicated=0
   webhooks: events=E delivered_once=E undelivered=0 redeliveries=R (deduped by the receiver)
+  faults: worker_kills=K worker_exits=X redis_restarts=2 db_outages=2 receiver_outages=1
 
-and the exit status is non-zero unless every accepted submission has exactly one assessment and
-every webhook event reached the receiver.
+and the exit status is non-zero unless every accepted submission has exactly one assessment,
+every webhook event reached the receiver and the fault plan ran inside the load.
 
-    python bench/chaos.py [--target 10000] [--db sqlite|postgresql] [--clients 12] [--rq-workers 2]
+    python bench/chaos.py [--target 10000] [--rate 125] [--db sqlite|postgresql] [--clients 12]
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -43,9 +52,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from load import message
 from stack import Stack, free_port
+from traffic import message
 
+from moderation.assessments import ASSESSMENT_CREATED
 from moderation.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 
 # --- the webhook receiver -------------------------------------------------------------------------
@@ -105,37 +115,50 @@ class Receiver:
 
 
 class Load:
-    """Client threads submitting until `target` submissions are accepted (or `limit_s` passes)."""
+    """Client threads submitting at `rate` per second in all, until `target` submissions are accepted
+    and `until` is set (the fault plan is over), or `limit_s` passes."""
 
-    def __init__(self, stack: Stack, tag: str, target: int, clients: int, limit_s: float) -> None:
-        self.stack, self.tag, self.target, self.limit_s = stack, tag, target, limit_s
+    def __init__(
+        self, stack: Stack, tag: str, target: int, clients: int, rate: float, limit_s: float
+    ) -> None:
+        self.stack, self.tag, self.target, self.rate, self.limit_s = stack, tag, target, rate, limit_s
         self.accepted: list[str] = []
         self.errors: dict[str, int] = {}
         self.lock = threading.Lock()
         self.counter = 0
+        self.until = threading.Event()
         self.threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
 
     def run(self) -> None:
-        self.deadline = time.monotonic() + self.limit_s
+        self.started = time.monotonic()
+        self.deadline = self.started + self.limit_s
         for t in self.threads:
             t.start()
 
     def join(self) -> None:
         for t in self.threads:
             t.join()
+        self.ended = time.monotonic()
 
     @property
     def done(self) -> bool:
-        return len(self.accepted) >= self.target or time.monotonic() > self.deadline
+        return (len(self.accepted) >= self.target and self.until.is_set()) or time.monotonic() > self.deadline
+
+    def _next(self) -> int:
+        """Take the next message index and wait for its slot: index i goes at start + i / rate."""
+        with self.lock:
+            i = self.counter
+            self.counter += 1
+        delay = self.started + i / self.rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return i
 
     def _client(self) -> None:
         headers = {"Authorization": f"Bearer {self.stack.key}", "Content-Type": "application/json"}
         conn: http.client.HTTPConnection | None = None
         while not self.done:
-            with self.lock:
-                i = self.counter
-                self.counter += 1
-            body = message(i, self.tag)
+            body = message(self._next(), self.tag, with_parties=True)
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.stack.api_port, timeout=60)
@@ -165,11 +188,90 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def kill_a_worker(stack: Stack, rng: random.Random) -> None:
-    name = rng.choice([n for n in stack.procs if n.startswith("worker")])
-    stack.kill(name, signal.SIGKILL)
-    log(f"SIGKILL {name}; starting a fresh one")
-    stack.start_worker(int(name.removeprefix("worker")))
+class Faults:
+    """What was done to the stack, and when (seconds since the load started)."""
+
+    def __init__(self) -> None:
+        self.counts = {
+            "worker_kills": 0,
+            "worker_exits": 0,
+            "api_exits": 0,
+            "redis_restarts": 0,
+            "db_outages": 0,
+            "receiver_outages": 0,
+        }
+        self.exit_codes: list[int] = []
+        # (start, end, kind) in seconds since the load started.
+        self.timeline: list[tuple[float, float, str]] = []
+        self.lock = threading.Lock()
+
+    def record(self, kind: str, at: float, until: float | None = None) -> None:
+        with self.lock:
+            self.counts[kind] += 1
+            self.timeline.append((at, at if until is None else until, kind))
+
+    def run(self, kind: str, fault: Callable[[], None], started: float) -> None:
+        """Inflict `fault` and record when it began and ended."""
+        at = time.monotonic() - started
+        fault()
+        self.record(kind, at, time.monotonic() - started)
+
+
+class Supervisor:
+    """Restarts any worker process that exited on its own, as systemd or Kubernetes would (and
+    reports an API that exited).
+
+    `procs_lock` is held around every change chaos makes to `stack.procs` (a kill and its restart),
+    so a process the fault plan killed is never mistaken for one that exited.
+    """
+
+    def __init__(self, stack: Stack, faults: Faults, started: float) -> None:
+        self.stack, self.faults, self.started = stack, faults, started
+        self.procs_lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while not self.stop.wait(0.5):
+            with self.procs_lock:
+                for name, proc in list(self.stack.procs.items()):
+                    code = proc.poll()
+                    if code is None or name == "redis":
+                        continue
+                    self.stack.procs.pop(name)
+                    at = time.monotonic() - self.started
+                    if name.startswith("worker"):
+                        self.faults.record("worker_exits", at)
+                        self.faults.exit_codes.append(code)
+                        log(f"{name} exited by itself (status {code}); restarting it; its last log lines:")
+                        self._print_log_tail(name)
+                        self.stack.start_worker(int(name.removeprefix("worker")))
+                    else:
+                        # Not expected (gunicorn restarts its own workers); reported, and the load
+                        # falls short of its target.
+                        self.faults.record("api_exits", at)
+                        log(f"{name} exited by itself (status {code})")
+
+    def _print_log_tail(self, name: str, lines: int = 12) -> None:
+        # The stack's logs die with its temporary directory: show why it exited now.
+        path = self.stack.data_dir / "logs" / f"{name}.log"
+        for line in path.read_text(errors="replace").splitlines()[-lines:]:
+            print(f"    {line}", flush=True)
+
+
+def kill_a_worker(stack: Stack, supervisor: Supervisor, rng: random.Random) -> None:
+    with supervisor.procs_lock:
+        name = rng.choice([n for n in stack.procs if n.startswith("worker")])
+        stack.kill(name, signal.SIGKILL)
+        log(f"SIGKILL {name}; starting a fresh one")
+        stack.start_worker(int(name.removeprefix("worker")))
 
 
 def restart_redis(stack: Stack) -> None:
@@ -223,25 +325,45 @@ def webhook_outage(receiver: Receiver, seconds: float) -> None:
     log("webhook receiver back")
 
 
-def fault_schedule(stack: Stack, receiver: Receiver, load: Load, kill_every: float, seed: int) -> None:
+def fault_schedule(
+    stack: Stack,
+    receiver: Receiver,
+    load: Load,
+    supervisor: Supervisor,
+    faults: Faults,
+    window_s: float,
+    kill_every: float,
+    seed: int,
+) -> None:
+    """Start each planned fault at its fraction of `window_s` (in its own thread: a 12 s receiver
+    outage must not push the others back) and kill a worker every `kill_every` seconds of the
+    window; once every fault is over and the window has passed, let the load finish (`load.until`)."""
     rng = random.Random(seed)
-    plan = [
-        (10.0, lambda: restart_redis(stack)),
-        (20.0, lambda: database_outage(stack, 4.0)),
-        (30.0, lambda: webhook_outage(receiver, 12.0)),
-        (45.0, lambda: restart_redis(stack)),
-        (55.0, lambda: database_outage(stack, 4.0)),
+    plan: list[tuple[float, str, Callable[[], None]]] = [
+        (0.15, "redis_restarts", lambda: restart_redis(stack)),
+        (0.30, "db_outages", lambda: database_outage(stack, 4.0)),
+        (0.40, "receiver_outages", lambda: webhook_outage(receiver, 12.0)),
+        (0.60, "redis_restarts", lambda: restart_redis(stack)),
+        (0.75, "db_outages", lambda: database_outage(stack, 4.0)),
     ]
-    started = time.monotonic()
+    started = load.started
+    running: list[threading.Thread] = []
     next_kill = started + kill_every / 2
     while not load.done:
         now = time.monotonic()
-        if plan and now - started >= plan[0][0]:
-            plan.pop(0)[1]()
-        elif now >= next_kill:
-            kill_a_worker(stack, rng)
-            next_kill = time.monotonic() + kill_every
+        while plan and now - started >= plan[0][0] * window_s:
+            _, kind, run = plan.pop(0)
+            thread = threading.Thread(target=faults.run, args=(kind, run, started), daemon=True)
+            thread.start()
+            running.append(thread)
+        if now >= next_kill and now - started < window_s:
+            faults.run("worker_kills", lambda: kill_a_worker(stack, supervisor, rng), started)
+            next_kill += kill_every
+        if not plan and now - started >= window_s and not any(t.is_alive() for t in running):
+            load.until.set()
         time.sleep(0.2)
+    for thread in running:
+        thread.join()
 
 
 # --- verification ---------------------------------------------------------------------------------
@@ -262,7 +384,18 @@ def check(stack: Stack, tag: str, accepted: list[str], receiver: Receiver, limit
                 {"p": f"{tag}-%"},
             ).all()
             events = dict(conn.execute(text("SELECT id, status FROM webhook_events")).all())
+            # Exactly one verdict event per submission: a second event row would carry a new event
+            # id, which the platform's dedupe cannot catch.
+            event_rows = conn.execute(
+                text(
+                    "SELECT s.external_id, count(e.id) FROM submissions s "
+                    "LEFT JOIN webhook_events e ON e.subject_id = s.id AND e.event_type = :t "
+                    "WHERE s.external_id LIKE :p GROUP BY s.external_id"
+                ),
+                {"p": f"{tag}-%", "t": ASSESSMENT_CREATED},
+            ).all()
         counts = {ext: int(n) for ext, n in rows}
+        verdict_events = {ext: int(n) for ext, n in event_rows}
         assessed = sum(1 for ext in wanted if counts.get(ext, 0) >= 1)
         undelivered = [eid for eid in events if eid not in receiver.seen]
         if (assessed == len(wanted) and not undelivered) or time.monotonic() > deadline:
@@ -277,6 +410,8 @@ def check(stack: Stack, tag: str, accepted: list[str], receiver: Receiver, limit
         "stored_not_acknowledged": len(set(counts) - wanted),
         "stored_unscored": sum(1 for n in counts.values() if n == 0),
         "events": len(events),
+        "verdict_events_missing": sum(1 for ext in wanted if verdict_events.get(ext, 0) == 0),
+        "verdict_events_duplicated": sum(1 for ext in wanted if verdict_events.get(ext, 0) > 1),
         "delivered_once": len(set(events) & receiver.seen),
         "undelivered": len(undelivered),
         "failed_events": sum(1 for s in events.values() if s == "failed"),
@@ -288,7 +423,10 @@ def check(stack: Stack, tag: str, accepted: list[str], receiver: Receiver, limit
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=int, default=10_000, help="accepted submissions to reach")
-    parser.add_argument("--limit", type=float, default=420.0, help="max seconds of load")
+    parser.add_argument(
+        "--rate", type=float, default=125.0, help="submissions per second offered (paces the load window)"
+    )
+    parser.add_argument("--limit", type=float, default=600.0, help="max seconds of load")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--clients", type=int, default=12)
     parser.add_argument("--rq-workers", type=int, default=2)
@@ -296,6 +434,7 @@ def main() -> int:
     parser.add_argument("--recovery-limit", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    window_s = args.target / args.rate
 
     secret = secrets.token_hex(16)
     receiver = Receiver(secret)
@@ -313,6 +452,7 @@ def main() -> int:
         "VIGIE_WEBHOOK_MAX_ATTEMPTS": "30",
         "VIGIE_WEBHOOK_TIMEOUT_S": "2",
     }
+    faults = Faults()
     with tempfile.TemporaryDirectory(prefix="vigie-chaos-") as tmp:
         stack = Stack(
             Path(tmp),
@@ -324,21 +464,31 @@ def main() -> int:
         )
         with stack:
             tag = f"chaos{int(time.time())}"
-            load = Load(stack, tag, args.target, args.clients, args.limit)
-            log(f"{args.db}: load until {args.target} accepted, faults running")
-            started = time.monotonic()
-            load.run()
-            fault_schedule(stack, receiver, load, args.kill_every, args.seed)
-            load.join()
+            load = Load(stack, tag, args.target, args.clients, args.rate, args.limit)
             log(
-                f"load done: {len(load.accepted)} accepted in {time.monotonic() - started:.0f} s; "
-                f"refused/errors: {load.errors}"
+                f"{args.db}: load of {args.target} at {args.rate:.0f}/s (a {window_s:.0f} s window), "
+                f"faults over that window"
             )
+            load.run()
+            supervisor = Supervisor(stack, faults, load.started)
+            supervisor.start()
+            fault_schedule(stack, receiver, load, supervisor, faults, window_s, args.kill_every, args.seed)
+            load.join()
+            load_s = load.ended - load.started
+            log(f"load done: {len(load.accepted)} accepted in {load_s:.0f} s; refused/errors: {load.errors}")
             if receiver.server is None:
                 receiver.start()
             receiver.mode = "ok"
+            # The supervisor keeps watching while the backlog drains: exits count there too.
             result = check(stack, tag, load.accepted, receiver, args.recovery_limit)
-            log(f"recovered in {time.monotonic() - started:.0f} s since the start")
+            supervisor.close()
+            total_s = time.monotonic() - load.started
+            # Workers that lost Redis and rebuilt their RQ loop in process (workers/worker.py).
+            rebuilt = sum(
+                path.read_text(errors="replace").count("stopped without a stop request")
+                for path in (Path(tmp) / "logs").glob("worker*.log")
+            )
+            log(f"recovered in {total_s:.0f} s since the load started")
     receiver.stop()
     print(
         f"accepted={result['accepted']} assessed={result['assessed']} lost={result['lost']} "
@@ -351,8 +501,37 @@ def main() -> int:
         f"bad_signatures={result['bad_signatures']}"
     )
     print(
+        f"verdict events per submission: missing={result['verdict_events_missing']} "
+        f"duplicated={result['verdict_events_duplicated']}"
+    )
+    print(
         f"stored but never acknowledged to a client: {result['stored_not_acknowledged']}; "
         f"stored and still unscored: {result['stored_unscored']}"
+    )
+    print(
+        "faults: "
+        + " ".join(f"{k}={v}" for k, v in faults.counts.items())
+        + f" (in-process RQ loop rebuilds after Redis failures: {rebuilt})"
+    )
+    # Exits are the stack's doing, not the plan's: they may come after the load.
+    timeline = sorted(f for f in faults.timeline if not f[2].endswith("_exits"))
+    inside = [kind for _, end, kind in timeline if end <= load_s]
+    print(
+        f"load {load_s:.0f} s, faults over by its end {len(inside)}/{len(timeline)}: "
+        + ", ".join(
+            f"{kind.removesuffix('s')}@{at:.0f}" + (f"-{end:.0f}s" if end - at >= 1 else "s")
+            for at, end, kind in timeline
+        )
+    )
+    if faults.exit_codes:
+        print(f"worker exit statuses (restarted): {sorted(faults.exit_codes)}")
+    print(f"wall time: load {load_s:.0f} s, load + recovery {total_s:.0f} s")
+    planned_inside = (
+        all(
+            faults.counts[k] >= n
+            for k, n in (("redis_restarts", 2), ("db_outages", 2), ("receiver_outages", 1))
+        )
+        and faults.counts["worker_kills"] >= 3
     )
     ok = (
         result["accepted"] >= args.target
@@ -360,9 +539,16 @@ def main() -> int:
         and result["duplicated"] == 0
         and result["undelivered"] == 0
         and result["bad_signatures"] == 0
+        and result["verdict_events_missing"] == 0
+        and result["verdict_events_duplicated"] == 0
+        and planned_inside
+        and len(inside) == len(timeline)
+        and faults.counts["api_exits"] == 0
     )
     if result["accepted"] < args.target:
         print(f"FAILED: only {result['accepted']} accepted (target {args.target})")
+    if not planned_inside or len(inside) < len(timeline):
+        print("FAILED: the fault plan did not run inside the load")
     return 0 if ok else 1
 
 

@@ -281,8 +281,9 @@ def _abandoned_job(worker: Worker) -> list[str]:
     """
     if not isinstance(worker, SimpleWorker):
         return []
-    job_id = worker.get_current_job_id()
-    return [job_id] if job_id else []
+    # The in-memory executions only: `get_current_job_id()` falls back to reading Redis when the
+    # worker was idle, and Redis is what just failed (it raised here and ended the process).
+    return [execution.job_id for execution in worker.executions.values()]
 
 
 def _release_orphans(ctx: WorkerContext, job_ids: list[str]) -> list[str]:
@@ -328,4 +329,5 @@ def _dispose(worker: Worker) -> None:
         thread.join(timeout=2)
         with contextlib.suppress(Exception):
             worker.pubsub.close()
-    worker.connection.close()
+    with contextlib.suppress(Exception):
+        worker.connection.close()

@@ -7,6 +7,7 @@ runs a real `python -m workers` process against a private redis-server it kills 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -26,7 +27,9 @@ from moderation.settings import Settings
 from moderation.submissions import SubmitOutcome
 from tests.conftest import free_port
 from tests.integration.conftest import assessment_count
+from workers.context import WorkerContext
 from workers.queues import enqueue_score, score_job_id, score_queue
+from workers.worker import _abandoned_job, _dispose, make_worker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -228,3 +231,16 @@ def test_batched_dispatch_resumes_after_redis_restart(
     assert proc.returncode == 0, log_path.read_text(errors="replace")
     for outcome in (first, during, after):
         assert assessment_count(session_factory, outcome.submission_id) == 1
+
+
+def test_idle_worker_cleanup_does_not_touch_redis(
+    settings: Settings, private_redis: RedisProcess, worker_ctx: WorkerContext
+) -> None:
+    """After an idle work loop died with Redis, finding its abandoned job and closing it must not
+    read Redis: RQ's `get_current_job_id()` does when idle, and that raised and ended the process
+    (seen in `make chaos` on PostgreSQL)."""
+    ctx = dataclasses.replace(worker_ctx, settings=dataclasses.replace(settings, redis_url=private_redis.url))
+    worker = make_worker(ctx)
+    private_redis.kill()
+    assert _abandoned_job(worker) == []
+    _dispose(worker)
