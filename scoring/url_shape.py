@@ -14,8 +14,8 @@ import ahocorasick
 
 from scoring.domain_signal import DomainLists, DomainSignal, under_any
 from scoring.domains import HostParts, ParsedUrl, decode_idna, is_ip_literal, split_host
-from scoring.skeleton import fold_accents
 from scoring.types import Category
+from scoring.url_path import path_signals
 
 _VOWELS = frozenset("aeiouy")
 _STANDARD_PORTS = frozenset({80, 443})
@@ -71,6 +71,10 @@ class UrlShapes:
                 hosting = parts.suffix
             if hosting is not None and hosted_by_anyone(host, hosting):
                 add("url.free_hosting", Category.PHISHING_LINK, 0.3, "free_hosting", hosting=hosting)
+            elif hosting is not None and parsed.path.strip("/?#"):
+                # Link-in-bio pages, form builders and note sharing publish a user's page by path
+                # (campsite.bio/<name>, forms.gle/<id>): the bare host is the platform, a path is anyone.
+                add("url.free_hosting", Category.PHISHING_LINK, 0.3, "published_by_path", hosting=hosting)
             tld = parts.suffix.rsplit(".", 1)[-1]
             if tld in self.lists.suspicious_tlds:
                 add("url.suspicious_tld", Category.PHISHING_LINK, 0.15, "suspicious_tld", tld=tld)
@@ -110,16 +114,8 @@ class UrlShapes:
                 "phishing_words",
                 words=sorted(host_words),
             )
-        elif parsed.path and self.lists.phishing_words:
-            path_words = {w for _, w in self._phishing_words.iter(fold_accents(parsed.path))}
-            if path_words:
-                add(
-                    "url.phishing_words_path",
-                    Category.PHISHING_LINK,
-                    0.1,
-                    "phishing_words",
-                    words=sorted(path_words),
-                )
+        # What the path shows (kit pages, site internals, carried e-mails, hidden destinations).
+        out.extend(path_signals(parsed.path, domain, host, risky_host=bool(out)))
         return out
 
 
