@@ -328,3 +328,23 @@ def test_labels_export_latest_non_retracted_with_text_and_sources(
     summary = label_export.label_summary(exported)
     assert summary["labels"] == 3
     assert summary["by_source"] == {"moderator:not_scam": 1, "moderator:scam": 1, "report_confirmed:scam": 1}
+
+
+@pytest.mark.parametrize("command", [["model", "promote", "text-0123456789ab"], ["model", "train"]])
+def test_an_unusable_tolerance_is_refused_before_any_work(settings: Settings, command: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from api.cli import main as cli
+
+    env = {
+        "VIGIE_DATABASE_URL": settings.effective_database_url,
+        "VIGIE_REDIS_URL": settings.redis_url,
+        "VIGIE_DATA_DIR": str(settings.data_dir),
+        "VIGIE_PROMOTE_PRECISION_TOLERANCE": "0.5",
+    }
+    result = CliRunner().invoke(cli, command, env=env)
+    assert result.exit_code == 2, result.output
+    assert (
+        "VIGIE_PROMOTE_PRECISION_TOLERANCE: precision tolerance must be in [0, 0.05], got 0.5"
+        in result.output
+    )
