@@ -102,6 +102,9 @@ class Settings:
     quality_metrics_cache_s: float = 60.0
     secret_key: str = ""  # Flask session signing (console); generated per data dir when empty
     log_level: str = "INFO"
+    # gunicorn's per-request access log (`vigie serve`): off by default, it costs ~10% of a single
+    # submission's API CPU (py-spy); the reverse proxy logs requests anyway.
+    access_log: bool = False
     environment: str = "development"
     extra: dict[str, str] = field(default_factory=dict)
 

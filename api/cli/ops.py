@@ -152,7 +152,7 @@ def serve(host: str, port: int, n_workers: int) -> None:
         "-c", "python:api.gunicorn_conf",
         "--bind", f"{host}:{port}",
         "--workers", str(n_workers),
-        "--access-logfile", "-",
+        *(["--access-logfile", "-"] if settings.access_log else []),
         "api.app:create_app()",
     ]  # fmt: skip
     os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, no shell
