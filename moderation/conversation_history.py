@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -10,24 +13,60 @@ from sqlalchemy.orm import Session
 
 from moderation.models import Assessment, Submission
 from scoring.conversation import prior_message
-from scoring.types import Kind, PriorMessage
+from scoring.types import Category, Kind, PriorMessage
+
+
+class StepCategoriesCache:
+    """Process-local memory of each assessed revision's step categories (`prior_message` of its
+    stored reasons), least recently used out first.
+
+    A verdict's reasons never change once recorded (retention only blanks their evidence, never
+    categories or weights), so a worker need not read and JSON-decode the same earlier messages'
+    reasons for every batch of the conversation: with the history limit at 30, that was ~20
+    decodes per scored message, more than scoring it (py-spy under `make load`).
+    """
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, int], frozenset[Category]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> frozenset[Category] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int], categories: frozenset[Category]) -> None:
+        with self._lock:
+            self._entries[key] = categories
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def conversation_histories(
-    session: Session, conversations: Mapping[str, str], limit: int
+    session: Session,
+    conversations: Mapping[str, str],
+    limit: int,
+    cache: StepCategoriesCache | None = None,
 ) -> dict[str, tuple[PriorMessage, ...]]:
     """For each message submission (`conversations`: submission id -> its conversation id), the
     assessed messages of its conversation created before it, at most `limit`, oldest first.
 
-    Two queries per batch. A message not assessed yet (still queued) is not part of anyone's
-    history, since its reasons are not known yet.
+    Two or three queries per batch (the third reads the reasons `cache` does not know). A message
+    not assessed yet (still queued) is not part of anyone's history: its reasons are not known yet.
 
     Per conversation, with `lo`/`hi` the earliest/latest creation time of the batch's messages in
     it, the rows read are the `limit + k` newest assessed ones created at or before `lo` (k: the
     batch's messages there, which may be among them) plus every assessed one in (`lo`, `hi`]
     (usually none: those are the batch's own). That is exactly what each message's history needs,
     and bounded per conversation: the previous single query capped rows for the whole batch at
-    (limit + batch) x conversations, so under load it read and JSON-decoded ~80 assessments per
+    (limit + batch) x conversations, up to ~80 assessments read and JSON-decoded per
     scored message (a third of a worker's CPU, py-spy), most of them thrown away.
     """
     wanted = sorted(set(conversations.values()))
@@ -52,7 +91,7 @@ def conversation_histories(
             Submission.conversation_id,
             Submission.created_at,
             Submission.sender_id,
-            Assessment.reasons,
+            Assessment.revision,
             Assessment.verdict,
             batch.c.lo,
             batch.c.k,
@@ -80,7 +119,7 @@ def conversation_histories(
             ranked.c.conversation_id,
             ranked.c.created_at,
             ranked.c.sender_id,
-            ranked.c.reasons,
+            ranked.c.revision,
             ranked.c.verdict,
         )
         .where(or_(ranked.c.created_at > ranked.c.lo, ranked.c.rn <= limit + ranked.c.k))
@@ -91,9 +130,12 @@ def conversation_histories(
             select(Submission.id, Submission.created_at).where(Submission.id.in_(sorted(conversations)))
         ).all()
     )
+    steps = _step_categories(session, [(row.id, row.revision) for row in rows], cache)
     assessed: dict[str, list[tuple[str, datetime, PriorMessage]]] = {}
-    for sub_id, conversation_id, created_at, sender_id, reasons, verdict in rows:
-        prior = prior_message(sender_id, reasons or [], verdict)
+    for sub_id, conversation_id, created_at, sender_id, revision, verdict in rows:
+        prior = dataclasses.replace(
+            prior_message(sender_id, (), verdict), categories=steps.get((sub_id, revision), frozenset())
+        )
         assessed.setdefault(conversation_id, []).append((sub_id, created_at, prior))
     out: dict[str, tuple[PriorMessage, ...]] = {}
     for sub_id, conversation_id in conversations.items():
@@ -105,3 +147,32 @@ def conversation_histories(
         ][:limit]
         out[sub_id] = tuple(reversed(earlier))
     return out
+
+
+def _step_categories(
+    session: Session, keys: list[tuple[str, int]], cache: StepCategoriesCache | None
+) -> dict[tuple[str, int], frozenset[Category]]:
+    """Step categories of these assessed (submission id, revision): from `cache`, else read."""
+    found: dict[tuple[str, int], frozenset[Category]] = {}
+    missing: set[tuple[str, int]] = set()
+    for key in keys:
+        known = cache.get(key) if cache is not None else None
+        if known is None:
+            missing.add(key)
+        else:
+            found[key] = known
+    if missing:
+        rows = session.execute(
+            select(Assessment.submission_id, Assessment.revision, Assessment.reasons).where(
+                Assessment.submission_id.in_(sorted({sid for sid, _ in missing}))
+            )
+        ).all()
+        for sub_id, revision, reasons in rows:
+            key = (sub_id, revision)
+            if key not in missing:
+                continue
+            categories = prior_message(None, reasons or []).categories
+            found[key] = categories
+            if cache is not None:
+                cache.put(key, categories)
+    return found

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.blocklist import BlockHit, account_key, lookup
-from moderation.conversation_history import conversation_histories
+from moderation.conversation_history import StepCategoriesCache, conversation_histories
 from moderation.settings import Settings
 from scoring.entity_keys import IndexedEntity, indexable_entities
 from scoring.minhash import template_signature
@@ -108,6 +108,8 @@ class Signals:
         self._redis = redis
         self.clock = clock
         self.degraded_batches = 0  # batches whose Redis signals were skipped (for tests and metrics)
+        # Earlier messages' step categories, so each verdict's reasons are decoded once per process.
+        self.history_cache = StepCategoriesCache()
 
     @property
     def redis(self) -> Redis:
@@ -163,7 +165,7 @@ class Signals:
         with session_factory() as session:
             listing = lookup(session, keys, datetime.fromtimestamp(now, UTC))
             histories = conversation_histories(
-                session, conversations, self.settings.conversation_history_limit
+                session, conversations, self.settings.conversation_history_limit, self.history_cache
             )
         for p in prepared:
             p.history = histories.get(p.item.id, ())

@@ -113,3 +113,42 @@ def test_bounded_query_matches_reading_everything(session_factory: sessionmaker[
         last_id, last_conv = ids[-1]
         assert len(conversation_histories(session, {last_id: last_conv}, limit)[last_id]) == limit
         assert conversation_histories(session, {}, limit) == {}
+
+
+def test_cache_gives_the_same_histories_and_reads_each_verdict_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from sqlalchemy import event
+
+    from moderation.conversation_history import StepCategoriesCache
+
+    rng = random.Random(3)
+    start = utcnow() - timedelta(hours=1)
+    with session_factory() as session:
+        ids = []
+        for n in range(120):
+            conversation = f"k{rng.randrange(3)}"
+            sub_id = add_message(session, 2000 + n, conversation, start + timedelta(seconds=n), n < 100, rng)
+            ids.append((sub_id, conversation))
+        session.commit()
+        cache = StepCategoriesCache(max_entries=1000)
+        batch = dict(ids[100:])
+        statements: list[str] = []
+
+        def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+            statements.append(statement)
+
+        event.listen(session.get_bind(), "before_cursor_execute", seen)
+        try:
+            first = conversation_histories(session, batch, 5, cache)
+            reasons_reads = sum("reasons" in s for s in statements)
+            again = conversation_histories(session, batch, 5, cache)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", seen)
+        assert first == again == conversation_histories(session, batch, 5) == reference(session, batch, 5)
+        assert reasons_reads == 1
+        assert sum("reasons" in s for s in statements) == 1  # the second call decoded nothing
+        assert 0 < len(cache) <= 3 * 5 + 20
+        small = StepCategoriesCache(max_entries=4)
+        assert conversation_histories(session, batch, 5, small) == first
+        assert len(small) == 4  # bounded
