@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -13,37 +12,35 @@ from sqlalchemy.orm import Session
 
 from moderation.models import Assessment, Submission
 from scoring.conversation import prior_message
-from scoring.types import Category, Kind, PriorMessage
+from scoring.types import Category, Kind, PriorMessage, Verdict
 
 
 class StepCategoriesCache:
     """Process-local memory of each assessed revision's step categories (`prior_message` of its
-    stored reasons), least recently used out first.
+    stored reasons); the oldest entries go first once full.
 
     A verdict's reasons never change once recorded (retention only blanks their evidence, never
     categories or weights), so a worker need not read and JSON-decode the same earlier messages'
     reasons for every batch of the conversation: with the history limit at 30, that was ~20
-    decodes per scored message, more than scoring it (py-spy under `make load`).
+    decodes per scored message, more than scoring it (py-spy under `make load`). Oldest-first
+    eviction suits histories: they keep the newest messages of a conversation.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, int], frozenset[Category]] = OrderedDict()
+        self._entries: dict[tuple[str, int], frozenset[Category]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, int]) -> frozenset[Category] | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
+        return self._entries.get(key)  # one dict read: atomic, no lock needed
 
     def put(self, key: tuple[str, int], categories: frozenset[Category]) -> None:
         with self._lock:
             self._entries[key] = categories
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            excess = len(self._entries) - self.max_entries
+            if excess > 0:
+                for old in list(itertools.islice(self._entries, excess)):
+                    del self._entries[old]
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -132,10 +129,9 @@ def conversation_histories(
     )
     steps = _step_categories(session, [(row.id, row.revision) for row in rows], cache)
     assessed: dict[str, list[tuple[str, datetime, PriorMessage]]] = {}
+    verdicts = {v.value: v for v in Verdict}
     for sub_id, conversation_id, created_at, sender_id, revision, verdict in rows:
-        prior = dataclasses.replace(
-            prior_message(sender_id, (), verdict), categories=steps.get((sub_id, revision), frozenset())
-        )
+        prior = PriorMessage(sender_id, steps.get((sub_id, revision), frozenset()), verdicts.get(verdict))
         assessed.setdefault(conversation_id, []).append((sub_id, created_at, prior))
     out: dict[str, tuple[PriorMessage, ...]] = {}
     for sub_id, conversation_id in conversations.items():
