@@ -6,15 +6,17 @@ window of target/rate seconds (80 s by default) however fast the API is, and a f
 over that window runs inside it:
 
   - SIGKILL a random RQ worker (and start a fresh one) every `--kill-every` seconds;
-  - SIGKILL Redis and restart it on the same AOF files, twice (at 15% and 60% of the window);
+  - SIGKILL Redis and restart it on the same AOF files `--redis-down` (8) seconds later, twice (at
+    15% and 60% of the window);
   - make the database unavailable for a few seconds, twice (30% and 75%): SQLite, an exclusive
     lock held by another process; PostgreSQL, every backend of the stack terminated
     (`pg_terminate_backend`) over and over;
   - the webhook receiver answers 500 for a while, then stops listening (connection refused) (40%).
 
 The load goes on past the target until the whole plan has run, so no fault falls after the load.
-Like a process supervisor, a watcher restarts any worker (or API) process that exits on its own;
-exits are reported apart from the kills (a worker is expected to survive Redis restarts itself).
+Like a process supervisor, a watcher restarts any worker process that exits on its own; exits are
+reported apart from the kills (a worker is expected to survive Redis restarts itself), and so are
+the RQ loops workers rebuilt in process after a Redis failure.
 
 The receiver (a local HTTP server) verifies each `Vigie-Signature` and dedupes by
 `Vigie-Event-Id`. At the end the database and the receiver are checked:
@@ -274,10 +276,12 @@ def kill_a_worker(stack: Stack, supervisor: Supervisor, rng: random.Random) -> N
         stack.start_worker(int(name.removeprefix("worker")))
 
 
-def restart_redis(stack: Stack) -> None:
+def restart_redis(stack: Stack, down_s: float) -> None:
     stack.kill("redis", signal.SIGKILL)
-    log("SIGKILL redis")
-    time.sleep(2)
+    log(f"SIGKILL redis; restarting it in {down_s:.0f} s")
+    # Longer than redis-py's own retries (3, backing off up to a few seconds): RQ's bookkeeping
+    # then fails for real, as when Redis takes a while to restart and reload its AOF.
+    time.sleep(down_s)
     stack.start_redis()
     log("redis restarted from its AOF")
 
@@ -333,6 +337,7 @@ def fault_schedule(
     faults: Faults,
     window_s: float,
     kill_every: float,
+    redis_down_s: float,
     seed: int,
 ) -> None:
     """Start each planned fault at its fraction of `window_s` (in its own thread: a 12 s receiver
@@ -340,10 +345,10 @@ def fault_schedule(
     window; once every fault is over and the window has passed, let the load finish (`load.until`)."""
     rng = random.Random(seed)
     plan: list[tuple[float, str, Callable[[], None]]] = [
-        (0.15, "redis_restarts", lambda: restart_redis(stack)),
+        (0.15, "redis_restarts", lambda: restart_redis(stack, redis_down_s)),
         (0.30, "db_outages", lambda: database_outage(stack, 4.0)),
         (0.40, "receiver_outages", lambda: webhook_outage(receiver, 12.0)),
-        (0.60, "redis_restarts", lambda: restart_redis(stack)),
+        (0.60, "redis_restarts", lambda: restart_redis(stack, redis_down_s)),
         (0.75, "db_outages", lambda: database_outage(stack, 4.0)),
     ]
     started = load.started
@@ -431,6 +436,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=12)
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--kill-every", type=float, default=8.0)
+    parser.add_argument("--redis-down", type=float, default=8.0, help="seconds Redis stays down per restart")
     parser.add_argument("--recovery-limit", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -472,7 +478,17 @@ def main() -> int:
             load.run()
             supervisor = Supervisor(stack, faults, load.started)
             supervisor.start()
-            fault_schedule(stack, receiver, load, supervisor, faults, window_s, args.kill_every, args.seed)
+            fault_schedule(
+                stack,
+                receiver,
+                load,
+                supervisor,
+                faults,
+                window_s,
+                args.kill_every,
+                args.redis_down,
+                args.seed,
+            )
             load.join()
             load_s = load.ended - load.started
             log(f"load done: {len(load.accepted)} accepted in {load_s:.0f} s; refused/errors: {load.errors}")
