@@ -80,6 +80,11 @@ _KIT_WORDS_LONG = (
     "douane",
     "customs",
     "wallet",
+    "captcha",
+    "transfer",
+    "virement",
+    "verfy",
+    "acount",
     "banque",
     "banking",
     "carte",
@@ -93,7 +98,6 @@ _PAGE_FILE = re.compile(r"\.(?:php\d?|html?|aspx?|jsp|cgi|pl)$")
 _STATIC_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|pdf|mp4|mp3|woff2?)$")
 # A site's internals: never a page someone sends to a buyer.
 _INTERNAL_FOLDERS = frozenset({"wp-includes", "wp-admin", ".well-known"})
-_WP_CODE_FOLDERS = frozenset({"plugins", "themes", "mu-plugins", "upgrade"})
 _EMAIL = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,12}")
 # "http://", "https://", URL-encoded once or twice, and base64 of "http" ("aHR0c").
 _EMBEDDED_URL = re.compile(r"(?:^|[=/&?#])(?:https?(?::|%3a|%253a)(?:/|%2f|%252f){2}|www\.)")
@@ -158,17 +162,27 @@ _BRAND_SHORT_DOMAINS = frozenset(
     }
 )
 
+# Content addressed on IPFS (/ipfs/<CID>) through whatever gateway: it cannot be taken down.
+_IPFS_PATH = re.compile(r"/ip[fn]s/(?:qm[1-9a-z]{44}|baf[a-z2-7]{50,})")
+IPFS_PATH_WEIGHT = 0.45
+# A folder named like a site ("/paypal.com/signin", "/kundeniono.de/"): the address bar reads as it.
+_DOMAIN_FOLDER = re.compile(r"(?:www\.)?[a-z0-9-]{2,40}\.(?:com|net|org|fr|de|es|it|nl|be|ch|pl|uk|co|io)")
+DOMAIN_FOLDER_WEIGHT = 0.3
+# One long token of the base64 alphabet mixing cases and digits: an encrypted session or victim id.
+OPAQUE_TOKEN_WEIGHT = 0.3
+_OPAQUE_MIN = 40
 KIT_PAGE_WEIGHT = 0.45
+KIT_PAGE_DEEP_WEIGHT = 0.5  # two folders or more: dropped inside someone else's site
 KIT_FOLDER_WEIGHT = 0.2
 KIT_FOLDERS_WEIGHT = 0.3
-INTERNALS_WEIGHT = 0.4
+INTERNALS_WEIGHT = 0.45
 INTERNALS_WITH_PAGE_WEIGHT = 0.55
 EMAIL_WEIGHT = 0.3
 HIDDEN_WEIGHT = 0.55
 REDIRECT_WEIGHT = 0.3
 OPEN_REDIRECT_WEIGHT = 0.35
 RANDOM_FOLDERS_WEIGHT = 0.2
-OPAQUE_SHORT_LINK_WEIGHT = 0.4
+OPAQUE_SHORT_LINK_WEIGHT = 0.45
 # On a host that already looks risky (free hosting, odd TLD, random label, IP), kit words in folders
 # are the page's purpose, not a shop's account section.
 RISKY_HOST_FOLDER_WEIGHT = 0.3
@@ -277,10 +291,13 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
 
     name_words = kit_words(parts.name) if _PAGE_FILE.search(parts.name) else set()
     folder_words: set[str] = set()
-    for folder in parts.folders:
+    # A last name without an extension is a route ("/Main/Login", "campsite.bio/myaccount678").
+    routes = parts.folders if "." in parts.name or not parts.name else (*parts.folders, parts.name)
+    for folder in routes:
         folder_words |= kit_words(folder)
     if name_words:
-        add("url.path_kit_page", KIT_PAGE_WEIGHT, "kit_page", page=parts.name, words=sorted(name_words))
+        weight = KIT_PAGE_DEEP_WEIGHT if len(parts.folders) >= 2 else KIT_PAGE_WEIGHT
+        add("url.path_kit_page", weight, "kit_page", page=parts.name, words=sorted(name_words))
     internals = _internal_folder(parts.folders)
     if internals:
         page = bool(_PAGE_FILE.search(parts.name)) or bool(folder_words)
@@ -305,6 +322,13 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
             add("url.path_redirect", REDIRECT_WEIGHT, "embedded_url")
     if host and _opaque_short_link(host, domain, parts.raw):
         add("url.opaque_short_link", OPAQUE_SHORT_LINK_WEIGHT, "opaque_short_link")
+    disguise = next((f for f in parts.folders if _DOMAIN_FOLDER.fullmatch(f)), "")
+    if disguise:
+        add("url.path_domain_folder", DOMAIN_FOLDER_WEIGHT, "domain_as_folder", folder=disguise)
+    if any(_looks_encrypted(segment) for segment in parts.raw.split("?", 1)[0].split("/")):
+        add("url.path_opaque_token", OPAQUE_TOKEN_WEIGHT, "opaque_token")
+    if _IPFS_PATH.search(parts.folded):
+        add("url.path_ipfs", IPFS_PATH_WEIGHT, "ipfs_content")
     machine = sum(looks_machine_made(s) for s in parts.folders)
     if machine >= 2 or (machine == 1 and (name_words or folder_words)):
         add("url.path_random_folders", RANDOM_FOLDERS_WEIGHT, "machine_made_folders", folders=machine)
@@ -316,11 +340,13 @@ def _internal_folder(folders: tuple[str, ...]) -> str:
         if folder in _INTERNAL_FOLDERS:
             return folder
         if folder == "wp-content":
-            # wp-content/uploads holds the images people link to; the code folders, or the bare
-            # folder itself, are where kits are dropped.
+            # wp-content/uploads holds the images people link to; anything else there (plugins,
+            # themes, a folder of its own), or the bare folder itself, is where kits are dropped.
             following = folders[i + 1] if i + 1 < len(folders) else ""
-            if following in _WP_CODE_FOLDERS or not following:
+            if following != "uploads":
                 return "/".join(("wp-content", following)).rstrip("/")
+        if folder.startswith(".") and len(folder) > 1:
+            return folder  # a hidden folder ("/.cel/", "/.well-known/")
     return ""
 
 
@@ -349,3 +375,13 @@ def _opaque_short_link(host: str, domain: str, raw: str) -> bool:
     lower = any(ch.islower() for ch in token)
     digit = any(ch.isdigit() for ch in token)
     return (upper and lower) or (digit and (upper or lower) and not token.isdigit())
+
+
+def _looks_encrypted(segment: str) -> bool:
+    if len(segment) < _OPAQUE_MIN or not _BASE64_TOKEN.fullmatch(segment):
+        return False
+    return (
+        any(ch.isupper() for ch in segment)
+        and any(ch.islower() for ch in segment)
+        and sum(ch.isdigit() for ch in segment) >= 3
+    )

@@ -8,6 +8,7 @@ verdict on its own.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import ahocorasick
@@ -26,6 +27,82 @@ SHORTENER_WEIGHT = 0.5
 # (windowsupdate.com, gologin.com): kept under the rule evidence that lets the text model add its
 # weight ([fusion] model_support_min_rule, 0.30 in rules 2025.2).
 WEAK_HOST_WORD = 0.25
+# A site on a host anyone can publish on, a TLD over-represented in phishing reports, a machine-made
+# label: weak alone, they add up with each other and with what the path shows.
+FREE_HOSTING_WEIGHT = 0.35
+BRAND_PLATFORM_WEIGHT = 0.3
+SUSPICIOUS_TLD_WEIGHT = 0.15
+RANDOM_LABEL_WEIGHT = 0.2
+# Dynamic DNS names point anywhere their owner says and change by the minute; raw IPFS gateways serve
+# content no one can take down: both are infrastructure of throwaway pages more than of shops.
+DYNAMIC_DNS_WEIGHT = 0.45
+IPFS_GATEWAY_WEIGHT = 0.45
+STORAGE_PAGE_WEIGHT = 0.25
+_DYNAMIC_DNS = frozenset(
+    {
+        "duckdns.org",
+        "no-ip.org",
+        "no-ip.biz",
+        "no-ip.info",
+        "noip.me",
+        "ddns.net",
+        "hopto.org",
+        "zapto.org",
+        "myftp.org",
+        "myftp.biz",
+        "sytes.net",
+        "servegame.com",
+        "serveftp.com",
+        "servehttp.com",
+        "redirectme.net",
+        "dyndns.org",
+        "dynv6.net",
+        "dynu.net",
+        "mooo.com",
+        "chickenkiller.com",
+        "ydns.eu",
+        "ddnsfree.com",
+        "freeddns.org",
+        "dns.army",
+        "linkpc.net",
+        "webhop.me",
+        "3utilities.com",
+        "bounceme.net",
+        "gotdns.ch",
+        "myddns.me",
+    }
+)
+_IPFS_GATEWAYS = frozenset(
+    {
+        "ipfs.io",
+        "dweb.link",
+        "ipfs.dweb.link",
+        "cloudflare-ipfs.com",
+        "w3s.link",
+        "nftstorage.link",
+        "fleek.co",
+        "4everland.io",
+        "infura-ipfs.io",
+        "gateway.pinata.cloud",
+        "ipfs.fleek.co",
+    }
+)
+_OBJECT_STORAGE = frozenset(
+    {
+        "amazonaws.com",
+        "storage.googleapis.com",
+        "firebasestorage.googleapis.com",
+        "blob.core.windows.net",
+        "web.core.windows.net",
+        "r2.dev",
+        "backblazeb2.com",
+        "digitaloceanspaces.com",
+        "myqcloud.com",
+        "aliyuncs.com",
+        "linodeobjects.com",
+    }
+)
+_PAGE_IN_STORAGE = re.compile(r"\.(?:s?html?|php)$", re.IGNORECASE)
 
 
 class UrlShapes:
@@ -69,19 +146,33 @@ class UrlShapes:
                 # A PSL private suffix (bucket.s3.<region>.amazonaws.com, x.cloudfront.net) is a
                 # platform that hands out names to its customers, whatever our list says.
                 hosting = parts.suffix
-            if hosting is not None and hosted_by_anyone(host, hosting):
-                add("url.free_hosting", Category.PHISHING_LINK, 0.3, "free_hosting", hosting=hosting)
-            elif hosting is not None and parsed.path.strip("/?#"):
-                # Link-in-bio pages, form builders and note sharing publish a user's page by path
-                # (campsite.bio/<name>, forms.gle/<id>): the bare host is the platform, a path is anyone.
-                add("url.free_hosting", Category.PHISHING_LINK, 0.3, "published_by_path", hosting=hosting)
+            if hosting is not None and (hosted_by_anyone(host, hosting) or parsed.path.strip("/?#")):
+                technique, weight = hosting_kind(host)
+                if not hosted_by_anyone(host, hosting) and technique == "free_hosting":
+                    # Link-in-bio pages, form builders and note sharing publish a user's page by
+                    # path (campsite.bio/<name>, forms.gle/<id>): the bare host is the platform.
+                    technique = "published_by_path"
+                if brand_found:
+                    # A brand's own publishing service (docs.google.com): the brand signal judges the
+                    # host, the hosting one stays at its old weight.
+                    weight = min(weight, BRAND_PLATFORM_WEIGHT)
+                add("url.free_hosting", Category.PHISHING_LINK, weight, technique, hosting=hosting)
+                if technique == "object_storage" and _PAGE_IN_STORAGE.search(parsed.path.split("?", 1)[0]):
+                    # A web page served straight from a storage bucket: a site with no site behind it.
+                    add("url.storage_page", Category.PHISHING_LINK, STORAGE_PAGE_WEIGHT, "storage_page")
             tld = parts.suffix.rsplit(".", 1)[-1]
             if tld in self.lists.suspicious_tlds:
-                add("url.suspicious_tld", Category.PHISHING_LINK, 0.15, "suspicious_tld", tld=tld)
+                add(
+                    "url.suspicious_tld",
+                    Category.PHISHING_LINK,
+                    SUSPICIOUS_TLD_WEIGHT,
+                    "suspicious_tld",
+                    tld=tld,
+                )
             label = decode_idna(parts.label)
             # One machine-made label is one piece of evidence: random-looking, or else digit/hyphen-heavy.
             if looks_random(label):
-                add("url.random_label", Category.PHISHING_LINK, 0.2, "random_label")
+                add("url.random_label", Category.PHISHING_LINK, RANDOM_LABEL_WEIGHT, "random_label")
             elif label.count("-") >= 3 or sum(ch.isdigit() for ch in label) >= 5:
                 add("url.odd_label", Category.PHISHING_LINK, 0.15, "hyphens_or_digits")
             if len(host) > 60:
@@ -207,3 +298,15 @@ def looks_random(label: str) -> bool:
     digits = sum(ch.isdigit() for ch in label)
     # Six consonants in a row: English compounds reach five ("twitchtracker", "dutchtracking").
     return vowel_ratio < 0.2 or longest >= 6 or (digits >= 3 and len(letters) >= 3 and "-" not in label)
+
+
+def hosting_kind(host: str) -> tuple[str, float]:
+    """(technique, weight) of a site on a host anyone can use: dynamic DNS and IPFS gateways weigh
+    more than site builders; buckets are told apart so that a page served from one can be."""
+    if under_any(host, _DYNAMIC_DNS) is not None:
+        return "dynamic_dns", DYNAMIC_DNS_WEIGHT
+    if under_any(host, _IPFS_GATEWAYS) is not None:
+        return "ipfs_gateway", IPFS_GATEWAY_WEIGHT
+    if under_any(host, _OBJECT_STORAGE) is not None:
+        return "object_storage", FREE_HOSTING_WEIGHT
+    return "free_hosting", FREE_HOSTING_WEIGHT

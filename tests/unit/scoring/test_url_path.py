@@ -55,6 +55,14 @@ def link_score(url: str) -> float:
         ("/r/?e=amVhbi5kdXBvbnRAb3JhbmdlLmZy", "url.path_hidden_email"),
         ("/away.php?to=https%3A%2F%2Fevil.example%2Flogin", "url.path_redirect"),
         ("/a/8f3e1c9b2d4a6e7f/b7c6d5e4f3a2b1c0d9/", "url.path_random_folders"),
+        ("/wp-content/arubapanel/arubapanel/", "url.path_site_internals"),
+        ("/.cel/", "url.path_site_internals"),
+        ("/kundeniono.de/", "url.path_domain_folder"),
+        ("/paypal.com/signin", "url.path_domain_folder"),
+        ("/K2UyaHZONGF4cnlTaVR4QlJmcGgvNk01Qm9hQmJNcEFFMzZEdmJKQW4", "url.path_opaque_token"),
+        ("/captcha", "url.phishing_words_path"),
+        ("/Main/Login", "url.phishing_words_path"),
+        ("/ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/index.html", "url.path_ipfs"),
     ],
 )
 def test_kit_mechanisms_in_the_path(path: str, code: str) -> None:
@@ -163,6 +171,32 @@ def test_brand_in_the_path_of_a_kit_page_warns() -> None:
     codes = {s.code for s in ANALYZER.assess_url(url)}
     assert {"url.spoofed_domain", "url.path_kit_page"} <= codes
     assert link_score(url) >= FLAG
+
+
+@pytest.mark.parametrize(
+    ("url", "technique", "weight"),
+    [
+        ("http://ztymnabbiw.duckdns.org/en/", "dynamic_dns", 0.45),
+        ("https://nftsite.ipfs.dweb.link/", "ipfs_gateway", 0.45),
+        ("https://bkt.s3.us-east-1.amazonaws.com/finish.html", "object_storage", 0.35),
+        ("https://quickrides-9ac18.web.app/", "free_hosting", 0.35),
+        ("https://campsite.bio/myaccount678", "published_by_path", 0.35),
+        # a brand's own publishing service: the brand signal judges the host
+        ("https://sites.google.com/view/monatelier", "free_hosting", 0.3),
+    ],
+)
+def test_hosting_kinds(url: str, technique: str, weight: float) -> None:
+    (signal,) = [s for s in ANALYZER.assess_url(url) if s.code == "url.free_hosting"]
+    assert (signal.detail["technique"], signal.weight) == (technique, weight)
+
+
+def test_a_page_served_from_a_bucket() -> None:
+    codes = {s.code for s in ANALYZER.assess_url("https://bkt.s3.us-east-1.amazonaws.com/finish.html")}
+    assert "url.storage_page" in codes
+    codes = {s.code for s in ANALYZER.assess_url("https://bkt.s3.us-east-1.amazonaws.com/photo.jpg")}
+    assert "url.storage_page" not in codes
+    # the platform's own home page publishes nothing
+    assert ANALYZER.assess_url("https://campsite.bio/") == []
 
 
 @pytest.mark.parametrize(
