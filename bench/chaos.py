@@ -501,7 +501,7 @@ def main() -> int:
             total_s = time.monotonic() - load.started
             # Workers that lost Redis and rebuilt their RQ loop in process (workers/worker.py).
             rebuilt = sum(
-                path.read_text(errors="replace").count("stopped without a stop request")
+                path.read_text(errors="replace").count("quit without a stop request")
                 for path in (Path(tmp) / "logs").glob("worker*.log")
             )
             log(f"recovered in {total_s:.0f} s since the load started")

@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -129,26 +130,32 @@ def restart_delay(failures: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def wait_or_stop(seconds: float) -> bool:
-    """Sleep `seconds` (the worker is between RQ work loops); True when SIGTERM/SIGINT came meanwhile.
+class StopSignals:
+    """SIGTERM/SIGINT between RQ work loops (RQ installs its own handlers only inside `work()`, and
+    they belong to the dead worker object): a signal sets `requested`. Main thread only; elsewhere
+    `install` does nothing and only RQ's handling applies."""
 
-    RQ's handlers are only installed while `work()` runs, so this pause installs its own (main
-    thread only; elsewhere it just sleeps) and restores the previous ones.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        time.sleep(seconds)
-        return False
-    stopped = threading.Event()
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._original: dict[signal.Signals, Any] | None = None
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        return stopped.wait(seconds)
-    finally:
-        for sig, handler in previous.items():
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
+        if self._original is None:
+            self._original = previous
+
+    def restore(self) -> None:
+        """Put back the handlers found by the first `install`."""
+        for sig, handler in (self._original or {}).items():
             signal.signal(sig, handler)
+        self._original = None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested.set()
 
 
 def run_worker(
@@ -221,56 +228,64 @@ def _work_until_stopped(
     failures = 0
     incarnation = 0
     orphans: list[str] = []
-    while True:
-        worker: Worker | None = None
-        started = time.monotonic()
-        cause = "RQ quit its work loop, logged above"
-        try:
-            # The constructor already talks to Redis (CLIENT SETNAME): inside the guarded block.
-            worker = make_worker(ctx, worker_class, incarnation)
-            # Round robin: a scoring backlog must not starve webhook deliveries (RQ's default always
-            # serves the first queue first).
-            worked = (
-                bool(
-                    worker.work(
-                        burst=burst,
-                        # RQ's scheduler enqueues jobs scheduled with `enqueue_at` (the nightly retraining).
-                        with_scheduler=nightly,
-                        logging_level=ctx.settings.log_level.upper(),
-                        dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+    signals = StopSignals()
+    try:
+        while True:
+            worker: Worker | None = None
+            started = time.monotonic()
+            cause = "RQ quit its work loop, logged above"
+            try:
+                # The constructor already talks to Redis (CLIENT SETNAME): inside the guarded block.
+                worker = make_worker(ctx, worker_class, incarnation)
+                # Round robin: a scoring backlog must not starve webhook deliveries (RQ's default
+                # always serves the first queue first).
+                worked = (
+                    bool(
+                        worker.work(
+                            burst=burst,
+                            # RQ's scheduler enqueues jobs scheduled with `enqueue_at` (nightly retraining).
+                            with_scheduler=nightly,
+                            logging_level=ctx.settings.log_level.upper(),
+                            dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+                        )
                     )
+                    or worked
                 )
-                or worked
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if burst:
+                    raise
+                cause = type(exc).__name__
+            finally:
+                if not burst:
+                    signals.install()
+                if worker is not None:
+                    orphans.extend(_abandoned_job(worker))
+                    _dispose(worker)
+            if burst or signals.requested.is_set() or (worker is not None and stop_was_requested(worker)):
+                return worked
+            failures = 1 if time.monotonic() - started >= HEALTHY_RUN_S else failures + 1
+            delay = restart_delay(failures)
+            # The exception's class only: a Redis error message can quote the server address,
+            # never credentials, but nothing here needs more.
+            log.error(
+                "RQ worker %s quit without a stop request (%s); restarting in %.1f s (failure %d in a row)",
+                worker.name if worker is not None else f"incarnation {incarnation}",
+                cause,
+                delay,
+                failures,
             )
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            if burst:
-                raise
-            cause = type(exc).__name__
-        finally:
-            if worker is not None:
-                orphans.extend(_abandoned_job(worker))
-                _dispose(worker)
-        if burst or (worker is not None and stop_was_requested(worker)):
-            return worked
-        failures = 1 if time.monotonic() - started >= HEALTHY_RUN_S else failures + 1
-        delay = restart_delay(failures)
-        # The exception's class only: a Redis error message can quote the server address, never
-        # credentials, but nothing here needs more.
-        log.error(
-            "RQ worker %s stopped without a stop request (%s); restarting in %.1f s (failure %d in a row)",
-            worker.name if worker is not None else f"incarnation {incarnation}",
-            cause,
-            delay,
-            failures,
-        )
-        if wait_or_stop(delay):
-            return worked
-        for i, (thread, _stop) in enumerate(threads):
-            if not thread.is_alive():
-                log.error("%s thread had died; restarting it", thread.name)
-                threads[i] = starters[i]()
-        orphans = _release_orphans(ctx, orphans)
-        incarnation += 1
+            if signals.requested.wait(delay):
+                return worked
+            for i, (thread, _stop) in enumerate(threads):
+                if not thread.is_alive():
+                    log.error("%s thread had died; restarting it", thread.name)
+                    threads[i] = starters[i]()
+            orphans = _release_orphans(ctx, orphans)
+            if signals.requested.is_set():
+                return worked
+            incarnation += 1
+    finally:
+        signals.restore()
 
 
 def _abandoned_job(worker: Worker) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -29,7 +30,14 @@ from tests.conftest import free_port
 from tests.integration.conftest import assessment_count
 from workers.context import WorkerContext
 from workers.queues import enqueue_score, score_job_id, score_queue
-from workers.worker import _abandoned_job, _dispose, make_worker
+from workers.worker import (
+    RESTART_BACKOFF_BASE_S,
+    RESTART_BACKOFF_CAP_S,
+    _abandoned_job,
+    _dispose,
+    make_worker,
+    restart_delay,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -187,7 +195,7 @@ def test_worker_survives_redis_restart_during_a_job(
             wait_scored(session_factory, outcome.submission_id, proc, log_path)
         assert proc.poll() is None
         log_text = log_path.read_text(errors="replace")
-        assert "stopped without a stop request" in log_text, log_text
+        assert "quit without a stop request" in log_text, log_text
         assert "released job" in log_text, log_text
     finally:
         stop_worker(proc)
@@ -195,6 +203,55 @@ def test_worker_survives_redis_restart_during_a_job(
     assert proc.returncode == 0, log_path.read_text(errors="replace")
     for outcome in (first, second, unqueued):
         assert assessment_count(session_factory, outcome.submission_id) == 1
+
+
+@pytest.mark.slow
+def test_sigterm_while_waiting_for_redis_stops_the_worker(
+    settings: Settings,
+    private_redis: RedisProcess,
+    submit_message: Callable[..., SubmitOutcome],
+    tmp_path: Path,
+) -> None:
+    """Between RQ work loops RQ's own signal handlers are gone: a SIGTERM during the backoff must
+    still end the process cleanly, without waiting for Redis."""
+    redis = Redis.from_url(private_redis.url)
+    outcome = submit_message()
+    assert enqueue_score(score_queue(redis, settings), outcome.submission_id, 1)
+    log_path = tmp_path / "worker.log"
+    proc = start_worker(settings, private_redis.url, log_path, VIGIE_DEBUG_JOB_DELAY_S="2")
+    try:
+        job_id = score_job_id(outcome.submission_id, 1)
+        deadline = time.monotonic() + 60
+        while (
+            Job.fetch(job_id, connection=redis, serializer=JSONSerializer).get_status() != JobStatus.STARTED
+        ):
+            assert proc.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, "the worker never started the job"
+            time.sleep(0.05)
+        redis.close()
+        private_redis.kill()
+        deadline = time.monotonic() + 60
+        while "quit without a stop request" not in log_path.read_text(errors="replace"):
+            assert proc.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        redis.close()
+    assert proc.returncode == 0, log_path.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("failures", [1, 2, 3, 5, 8, 20])
+def test_restart_delay_grows_with_jitter_and_stays_capped(failures: int) -> None:
+    ceiling = min(RESTART_BACKOFF_CAP_S, RESTART_BACKOFF_BASE_S * 2 ** (failures - 1))
+    delays = [restart_delay(failures, random.Random(seed)) for seed in range(200)]
+    assert all(ceiling / 2 <= d <= ceiling for d in delays)
+    # Jittered: a fleet restarting at once does not reconnect in lockstep.
+    assert max(delays) - min(delays) > ceiling / 4
 
 
 @pytest.mark.slow
