@@ -302,6 +302,7 @@ def run_one(args: argparse.Namespace, database: str, mode: str) -> dict[str, Any
             extra_env={
                 "VIGIE_DISPATCH": args.dispatch,
                 "VIGIE_DISPATCH_BATCH_SIZE": str(args.dispatch_batch_size),
+                "VIGIE_DISPATCH_INTERVAL_S": str(args.dispatch_interval),
                 "VIGIE_BATCH_MAX_ITEMS": str(max(100, args.batch_size)),
             },
         )
@@ -345,7 +346,8 @@ def main() -> int:
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--dispatch", choices=["batched", "per_request"], default="batched")
-    parser.add_argument("--dispatch-batch-size", type=int, default=100, help="revisions per worker job")
+    parser.add_argument("--dispatch-batch-size", type=int, default=200, help="revisions per worker job")
+    parser.add_argument("--dispatch-interval", type=float, default=0.05, help="dispatcher poll interval (s)")
     parser.add_argument(
         "--mode",
         default="single,batch",

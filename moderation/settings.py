@@ -54,7 +54,10 @@ class Settings:
     # submission after commit) or "batched" (the API only commits; a dispatcher thread in the workers
     # claims queued revisions from the database and enqueues them as multi-item jobs).
     dispatch: str = "per_request"
-    dispatch_batch_size: int = 100
+    # Revisions per job: each job has a fixed cost (RQ bookkeeping, ~7 queries, a commit), so under
+    # load bigger jobs keep the workers ahead and verdicts come sooner (make load, SQLite, 500 items/s:
+    # 25 per job p99 3.7 s, 100 per job 1.5 s, 200 per job 0.7 s; loaded machine).
+    dispatch_batch_size: int = 200
     dispatch_interval_s: float = 0.05
     # RQ job timeout; a `started` job older than this (plus a grace) belongs to a dead worker.
     job_timeout_s: int = 120
