@@ -1,9 +1,9 @@
 """Brand-independent URL risk: shapes that hide or disguise a destination.
 
-Shorteners, IP hosts, sites anyone can publish on (free hosting, page builders, storage buckets),
-suspicious TLDs, machine-made or overlong labels, userinfo tricks, odd ports and credential-phishing
-words in the host or path. Each is a weak `phishing_link`/`url_shortener` signal: a weight, never a
-verdict on its own.
+Shorteners, IP hosts, sites anyone can publish on (free hosting, page builders, storage buckets,
+dynamic DNS, IPFS gateways), suspicious TLDs, machine-made or overlong labels, userinfo tricks, odd
+ports and credential-phishing words in the host; what the path shows is `scoring.url_path`'s. Each is
+a weak `phishing_link`/`url_shortener` signal: a weight, rarely a verdict on its own.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Links and e-mail addresses judged by the domain analyzer and the URL model.
 
 Each extracted URL goes to `DomainAnalyzer.assess_url` (look-alike brand domains, brand in a
-subdomain, punycode, shorteners, IP hosts, free hosting, risky TLDs...), each e-mail address to
+subdomain, punycode, shorteners, IP hosts, free hosting, risky TLDs, and what the path shows: kit
+pages, site internals, carried e-mails, hidden destinations -- `scoring.url_path`), each e-mail address to
 `assess_email` (look-alike sender domains, free-mail addresses claiming a brand). Their signals
 become reasons carrying the link's span in the ORIGINAL text. A link written with non-ASCII look-alike
 letters ("lеboncoin.fr" with a Cyrillic е) is a spoof whatever the analyzer says: normalisation folded
