@@ -166,13 +166,20 @@ _BRAND_SHORT_DOMAINS = frozenset(
 _IPFS_PATH = re.compile(r"/ip[fn]s/(?:qm[1-9a-z]{44}|baf[a-z2-7]{50,})")
 IPFS_PATH_WEIGHT = 0.45
 # A folder named like a site ("/paypal.com/signin", "/kundeniono.de/"): the address bar reads as it.
-_DOMAIN_FOLDER = re.compile(r"(?:www\.)?[a-z0-9-]{2,40}\.(?:com|net|org|fr|de|es|it|nl|be|ch|pl|uk|co|io)")
+_DOMAIN_FOLDER = re.compile(
+    r"(?:[a-z0-9-]{1,40}\.){1,3}(?:com|net|org|fr|de|es|it|nl|be|ch|pl|uk|co|io|jp|br|ru|at|au|ca|us|eu|pt)"
+)
 DOMAIN_FOLDER_WEIGHT = 0.3
 # One long token of the base64 alphabet mixing cases and digits: an encrypted session or victim id.
 OPAQUE_TOKEN_WEIGHT = 0.3
 _OPAQUE_MIN = 40
+_SCRIPT_FILE = re.compile(r"\.(?:php\d?|aspx?|jsp|cgi)$")
+_ASSET_FOLDERS = frozenset(
+    {"css", "js", "img", "images", "image", "fonts", "font", "assets", "static", "media", "uploads", "files"}
+)
+SCRIPT_IN_ASSETS_WEIGHT = 0.45
 KIT_PAGE_WEIGHT = 0.45
-KIT_PAGE_DEEP_WEIGHT = 0.5  # two folders or more: dropped inside someone else's site
+KIT_PAGE_DEEP_WEIGHT = 0.45  # two folders or more: dropped inside someone else's site
 KIT_FOLDER_WEIGHT = 0.2
 KIT_FOLDERS_WEIGHT = 0.3
 INTERNALS_WEIGHT = 0.45
@@ -264,7 +271,7 @@ def _hidden_in_base64(raw: str) -> str:
         except (binascii.Error, ValueError):
             continue
         text = decoded.decode("latin-1").casefold()
-        if "http" in text[:8] or "://" in text[:12]:
+        if "http://" in text or "https://" in text:
             return "url"
         if _EMAIL.search(text):
             return "email"
@@ -298,7 +305,7 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
     if name_words:
         weight = KIT_PAGE_DEEP_WEIGHT if len(parts.folders) >= 2 else KIT_PAGE_WEIGHT
         add("url.path_kit_page", weight, "kit_page", page=parts.name, words=sorted(name_words))
-    internals = _internal_folder(parts.folders)
+    internals = _internal_folder(parts.folders, parts.name)
     if internals:
         page = bool(_PAGE_FILE.search(parts.name)) or bool(folder_words)
         weight = INTERNALS_WITH_PAGE_WEIGHT if page else INTERNALS_WEIGHT
@@ -327,6 +334,9 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
         add("url.path_domain_folder", DOMAIN_FOLDER_WEIGHT, "domain_as_folder", folder=disguise)
     if any(_looks_encrypted(segment) for segment in parts.raw.split("?", 1)[0].split("/")):
         add("url.path_opaque_token", OPAQUE_TOKEN_WEIGHT, "opaque_token")
+    if _SCRIPT_FILE.search(parts.name) and any(f in _ASSET_FOLDERS for f in parts.folders):
+        # A script among a site's images and styles ("/css/themes.php", "/uploads/x.php"): dropped there.
+        add("url.path_script_in_assets", SCRIPT_IN_ASSETS_WEIGHT, "script_in_assets", page=parts.name)
     if _IPFS_PATH.search(parts.folded):
         add("url.path_ipfs", IPFS_PATH_WEIGHT, "ipfs_content")
     machine = sum(looks_machine_made(s) for s in parts.folders)
@@ -335,7 +345,7 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
     return out
 
 
-def _internal_folder(folders: tuple[str, ...]) -> str:
+def _internal_folder(folders: tuple[str, ...], name: str) -> str:
     for i, folder in enumerate(folders):
         if folder in _INTERNAL_FOLDERS:
             return folder
@@ -345,6 +355,8 @@ def _internal_folder(folders: tuple[str, ...]) -> str:
             following = folders[i + 1] if i + 1 < len(folders) else ""
             if following != "uploads":
                 return "/".join(("wp-content", following)).rstrip("/")
+        if folder == "uploads" and i == len(folders) - 1 and not name:
+            return "uploads"  # the listing of an uploads folder, not a file in it
         if folder.startswith(".") and len(folder) > 1:
             return folder  # a hidden folder ("/.cel/", "/.well-known/")
     return ""
