@@ -41,18 +41,7 @@ def record_assessment(
     racing): the UNIQUE(submission_id, revision) constraint decides who was first.
     """
     now = utcnow()
-    values: dict[str, Any] = {
-        "submission_id": submission_id,
-        "revision": revision,
-        "score": float(result.score),
-        "verdict": result.verdict.value,
-        "categories": [c.value for c in result.categories],
-        "reasons": [r.to_dict() for r in result.reasons],
-        "model_version": result.model_version,
-        "rules_version": result.rules_version,
-        "duration_ms": float(duration_ms),
-        "created_at": now,
-    }
+    values = _assessment_values(submission_id, revision, result, duration_ms, now)
     if not insert_if_absent(session, Assessment, values, ("submission_id", "revision")):
         return False
     session.execute(
