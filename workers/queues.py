@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -103,12 +104,7 @@ def enqueue_scores(queue: Queue, items: Sequence[tuple[str, int]]) -> int:
         )
         for submission_id, revision in items
     ]
-    try:
-        queue.enqueue_many(jobs)
-    except (RedisError, OSError) as exc:
-        log.warning("bulk enqueue of %d jobs failed: %s", len(items), type(exc).__name__)
-        return 0
-    return len(items)
+    return len(items) if _enqueue_many(queue, jobs, f"{len(items)} scoring jobs") else 0
 
 
 def enqueue_score_batch(queue: Queue, items: Sequence[tuple[str, int]]) -> bool:
@@ -152,12 +148,7 @@ def enqueue_score_batches(queue: Queue, items: Sequence[tuple[str, int]], batch_
         )
         for start in range(0, len(items), size)
     ]
-    try:
-        queue.enqueue_many(jobs)
-    except (RedisError, OSError) as exc:
-        log.warning("batch enqueue of %d revisions failed: %s", len(items), type(exc).__name__)
-        return 0
-    return len(items)
+    return len(items) if _enqueue_many(queue, jobs, f"batch jobs of {len(items)} revisions") else 0
 
 
 # Events per delivery job: each is one HTTP round trip to the receiver (up to its timeout when it is
@@ -184,12 +175,7 @@ def enqueue_webhooks(queue: Queue, event_ids: Sequence[str]) -> bool:
         )
         for start in range(0, len(event_ids), WEBHOOK_BATCH)
     ]
-    try:
-        queue.enqueue_many(jobs)
-    except (RedisError, OSError) as exc:
-        log.warning("webhook batch enqueue of %d events failed: %s", len(event_ids), type(exc).__name__)
-        return False
-    return True
+    return _enqueue_many(queue, jobs, f"webhook jobs of {len(event_ids)} events")
 
 
 def enqueue_webhook(queue: Queue, event_id: str) -> bool:
@@ -206,5 +192,16 @@ def enqueue_webhook(queue: Queue, event_id: str) -> bool:
         log.warning(
             "webhook enqueue failed, the sweeper will retry: event=%s error=%s", event_id, type(exc).__name__
         )
+        return False
+    return True
+
+
+def _enqueue_many(queue: Queue, jobs: list[Any], what: str) -> bool:
+    """Enqueue prepared jobs in one Redis round trip; False (logged, never raised) when Redis is down:
+    the database still says what must be done, so the sweeper re-enqueues it."""
+    try:
+        queue.enqueue_many(jobs)
+    except (RedisError, OSError) as exc:
+        log.warning("enqueue of %s failed, the sweeper will retry: %s", what, type(exc).__name__)
         return False
     return True
