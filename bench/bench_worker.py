@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -28,14 +27,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rq import SimpleWorker, Worker
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from traffic import message
 
-from moderation.db import migrate
+from moderation.db import migrate, scratch_schema
 from moderation.models import Assessment
 from moderation.settings import Settings
 from moderation.submissions import SubmissionContent, submit
@@ -81,21 +80,8 @@ def fresh_database(mode: str, workdir: Path, base_url: str | None) -> Iterator[s
         migrate(url)
         yield url
         return
-    base = make_url(base_url)
-    schema = f"vigie_bench_{secrets.token_hex(6)}"
-    admin = create_engine(base)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-        migrate(url)
+    with scratch_schema(base_url, "vigie_bench") as url:
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def content(i: int, mode: str) -> SubmissionContent:

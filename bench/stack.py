@@ -11,7 +11,6 @@ import contextlib
 import http.client
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -22,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+
+from moderation.db import create_schema, drop_schema, schema_url
 
 BIN = Path(sys.executable).parent
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -106,10 +106,7 @@ class Stack:
         for name in list(self.procs):
             self._stop(name)
         if self._pg_schema:
-            admin = create_engine(self._pg_base)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self._pg_schema}" CASCADE'))
-            admin.dispose()
+            drop_schema(self._pg_base, self._pg_schema)
 
     def __enter__(self) -> Stack:
         return self.start()
@@ -197,15 +194,9 @@ class Stack:
         if base is None:
             raise RuntimeError("no PostgreSQL (set VIGIE_LOAD_POSTGRES_URL)")
         self._pg_base = base
-        self._pg_schema = f"vigie_load_{secrets.token_hex(5)}"
-        admin = create_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{self._pg_schema}"'))
-        admin.dispose()
-        query = {"options": f"-csearch_path={self._pg_schema}"}
-        if self.application_name:
-            query["application_name"] = self.application_name
-        return make_url(base).update_query_dict(query).render_as_string(hide_password=False)
+        self._pg_schema = create_schema(base, "vigie_load")
+        extra = {"application_name": self.application_name} if self.application_name else {}
+        return schema_url(base, self._pg_schema, **extra)
 
     @property
     def base_database_url(self) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +94,47 @@ def check_database(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query (used by /readyz)."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1")).scalar_one()
+
+
+# --- throw-away PostgreSQL schemas (tests, benchmarks, load and chaos stacks) -----------------------
+
+
+def create_schema(server_url: str, prefix: str) -> str:
+    """Create an empty schema with a random name starting with `prefix` on `server_url`; returns its name."""
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(server_url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        admin.dispose()
+    return schema
+
+
+def drop_schema(server_url: str, schema: str) -> None:
+    """Drop `schema` and everything in it (no error when it is already gone)."""
+    admin = create_engine(server_url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def schema_url(server_url: str, schema: str, **query: str) -> str:
+    """`server_url` with every connection's search_path set to `schema` (libpq `options`), so the app
+    and its migrations both work inside it."""
+    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}", **query})
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def scratch_schema(server_url: str, prefix: str) -> Iterator[str]:
+    """A migrated, empty throw-away schema: yields its database URL, drops the schema afterwards."""
+    schema = create_schema(server_url, prefix)
+    try:
+        url = schema_url(server_url, schema)
+        migrate(url)
+        yield url
+    finally:
+        drop_schema(server_url, schema)

@@ -7,7 +7,6 @@ No test depends on a service already running on this machine.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -17,11 +16,10 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation.db import make_engine, make_session_factory, migrate
+from moderation.db import make_engine, make_session_factory, migrate, scratch_schema
 from moderation.settings import Settings
 
 POSTGRES_ENV = "VIGIE_TEST_POSTGRES_URL"
@@ -110,22 +108,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         migrate(url)
         yield url
         return
-    base = make_url(os.environ[POSTGRES_ENV])
-    schema = f"vigie_test_{secrets.token_hex(6)}"
-    admin = create_engine(base)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        # libpq `options` sets search_path for every connection made from this URL (app and migrations).
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-        migrate(url)
+    with scratch_schema(os.environ[POSTGRES_ENV], "vigie_test") as url:
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
