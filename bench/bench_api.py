@@ -22,11 +22,8 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,16 +34,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import Stack
 from traffic import message
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def post(port: int, path: str, key: str, body: dict[str, Any]) -> int:
@@ -73,65 +64,12 @@ def percentile(values: list[float], q: float) -> float:
 
 @contextmanager
 def stack(data_dir: Path, web_workers: int, dispatch: str) -> Iterator[tuple[int, str, Path]]:
-    """A running stack: yields (API port, admin key, SQLite path); stops every process at exit."""
-    redis_port, api_port = free_port(), free_port()
-    db_path = data_dir / "vigie.sqlite3"
-    env = {
-        **os.environ,
-        "VIGIE_DATA_DIR": str(data_dir),
-        "VIGIE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "VIGIE_RATE_LIMIT_PER_MINUTE": "10000000",
-        "VIGIE_LOG_LEVEL": "WARNING",
-        "VIGIE_DISPATCH": dispatch,
-    }
-    logs = data_dir / "logs"
-    logs.mkdir(parents=True)
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(name: str, argv: list[str]) -> None:
-        out = (logs / f"{name}.log").open("wb")
-        procs.append(subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True))
-
-    try:
-        start(
-            "redis",
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-             "--appendonly", "yes", "--save", ""],
-        )  # fmt: skip
-        subprocess.run([BIN / "vigie", "db", "migrate"], env=env, check=True, capture_output=True)
-        created = subprocess.run(
-            [BIN / "vigie", "keys", "create", "--name", "bench", "--scopes", "submit,read,admin"],
-            env=env, check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        key = created.stdout.strip().splitlines()[-1]
-        start("api", [str(BIN / "vigie"), "serve", "--port", str(api_port), "--workers", str(web_workers)])
-        start("worker", [str(BIN / "vigie"), "worker"])
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", api_port, timeout=2)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"stack did not start; logs in {logs}")
-            time.sleep(0.2)
-        time.sleep(1.5)  # let every gunicorn worker finish warming its Scorer
-        yield api_port, key, db_path
-    finally:
-        for proc in reversed(procs):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    """A running stack (bench/stack.py: private Redis with AOF, SQLite, `vigie serve`, one `vigie worker`):
+    yields (API port, admin key, SQLite path); stops every process at exit."""
+    with Stack(
+        data_dir, "sqlite", web_workers=web_workers, rq_workers=1, extra_env={"VIGIE_DISPATCH": dispatch}
+    ) as running:
+        yield running.api_port, running.key, data_dir / "vigie.sqlite3"
 
 
 def measure_latency(port: int, key: str, n: int, path: str, tag: str, limit_s: float) -> dict[str, Any]:
