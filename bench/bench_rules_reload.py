@@ -19,26 +19,18 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from redis import Redis
+from bench_worker import start_redis
 
 from moderation.settings import Settings
 from scoring.rulepack import DEFAULT_BRANDS_PATH, DEFAULT_RULES_PATH
 from workers.context import load_scorer
 from workers.scorer_reload import ReloadingScorer
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _append_comment(path: Path, n: int) -> None:
@@ -59,24 +51,8 @@ def main(argv: list[str]) -> int:
         rules, brands = work / "pack.toml", work / "brands.toml"
         shutil.copyfile(DEFAULT_RULES_PATH, rules)
         shutil.copyfile(DEFAULT_BRANDS_PATH, brands)
-        port = _free_port()
-        server = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(work)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        server, url = start_redis(work)
         try:
-            url = f"redis://127.0.0.1:{port}/0"
-            client = Redis.from_url(url)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
             settings = Settings(data_dir=work, redis_url=url, rules_path=str(rules), brands_path=str(brands))
             full = []
             for _ in range(max(1, args.edits // 2)):
@@ -100,7 +76,6 @@ def main(argv: list[str]) -> int:
                 assert reloading.check_now()
                 brand_list.append(time.perf_counter() - started)
             reloading.close()
-            client.close()
         finally:
             server.terminate()
             server.wait(timeout=10)

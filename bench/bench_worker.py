@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from stack import free_port
 from traffic import message
 
 from moderation.db import migrate, scratch_schema
@@ -44,12 +44,6 @@ from workers.queues import enqueue_score_batch, enqueue_scores, make_redis
 from workers.worker import make_worker
 
 MODES = ("fork", "simple", "batched")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
