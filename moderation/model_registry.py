@@ -165,7 +165,11 @@ def serving_model_path(settings: Settings, kind: str = "text") -> Path | None:
     try:
         with Session(engine) as session:
             return active_model_path(session, kind, settings.data_dir / "models")
-    except (SQLAlchemyError, ArtifactIntegrityError) as exc:
+    except SQLAlchemyError as exc:
+        # The exception class only: SQLAlchemy's message carries the whole statement and its parameters.
+        log.warning("model registry unavailable, serving the shipped %s model: %s", kind, type(exc).__name__)
+        return None
+    except ArtifactIntegrityError as exc:
         log.warning("model registry unavailable, serving the shipped %s model: %s", kind, exc)
         return None
     finally:
