@@ -1,6 +1,7 @@
 """Errors of the shipped Scorer on the holdout DEV half and on the training corpus, with the reasons fired.
 
-    python bench/dev_errors.py [--rules-only] [--lang fr] [--train] [--quiet]
+    python bench/dev_errors.py [--rules-only] [--lang fr] [--train] [--quiet] [--text-model F] [--rules F]
+                               [--extra staged.jsonl]
 
 Prints recall / honest FPR per language for the holdout "dev" half (scoring.evaluation.holdout_half) and
 for fixtures/corpus/train, then each dev error (false negative or positive) with its text and reasons, so
@@ -12,6 +13,7 @@ before scoring, and only `vigie evaluate` reports it, in aggregate. `--rules-onl
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,8 +80,19 @@ def main() -> None:
     parser.add_argument("--lang", default=None, help="list errors of this language only")
     parser.add_argument("--train", action="store_true", help="also list the training corpus errors")
     parser.add_argument("--quiet", action="store_true", help="figures only")
+    parser.add_argument(
+        "--text-model", default=None, help="a text model .skops to try instead of the shipped one"
+    )
+    parser.add_argument("--rules", default=None, help="a rule pack .toml to try instead of the shipped one")
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="also report this JSONL set (e.g. a staged, not yet trained-on corpus file); repeatable",
+    )
     args = parser.parse_args()
-    scorer = Scorer.load()
+    scorer = Scorer.load(model_path=args.text_model, rules_path=args.rules)
     if args.rules_only:
         scorer = Scorer(scorer.pack, url_model=scorer.url_model, analyzer=scorer.analyzer)
     dev = [
@@ -90,6 +103,9 @@ def main() -> None:
     report("dev", scorer, dev, not args.quiet, args.lang)
     train = corpus_rows(ROOT / "fixtures" / "corpus" / "train")
     report("train", scorer, train, args.train and not args.quiet, args.lang)
+    for path in args.extra:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        report(path.stem[:8], scorer, rows, not args.quiet, args.lang)
 
 
 if __name__ == "__main__":

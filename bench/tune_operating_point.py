@@ -2,10 +2,10 @@
 
     python bench/tune_operating_point.py [--max-fpr 0.01] [--no-public]
 
-Trains K=5 text models on 4/5 of fixtures/corpus/train (by conversation; public training parts
-always on the training side when ../shared/data/dev exists), scores the held-out fifth, replays
-fusion + policy over a grid of settings (scoring/operating_point.py) and prints the best settings
-under the honest false-positive budget. The holdout corpus is never read here.
+Trains K=5 text models on 4/5 of fixtures/corpus/train (folds by conversation and near-duplicate script;
+public training parts always on the training side when ../shared/data/dev exists), scores the held-out
+fifth, replays fusion + policy over a grid of settings (scoring/operating_point.py) and prints the best
+settings under the honest false-positive budget. The holdout corpus is never read here.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def main() -> None:
             f"{fr_r:>8}{fr_f:>8}  {tag}"
         )
 
-    print("\nout-of-fold (train corpus, 5 folds by conversation)")
+    print("\nout-of-fold (train corpus, 5 folds by conversation and near-duplicate script)")
     print(head)
     print(line(op.evaluate(samples, pack, rules_only), "rules only"))
     print(line(op.evaluate(samples, pack, current), "current pack"))

@@ -7,8 +7,9 @@ honestly:
 
 1. `out_of_fold_probabilities` trains K text models, each on K-1 folds of the project's training
    corpus (plus, when given, the public training examples, which are never scored here), and
-   predicts the held-out fold. Folds are by conversation, so turns of one script never sit on both
-   sides.
+   predicts the held-out fold. Folds keep conversations and near-duplicate texts together
+   (`scoring.near_duplicates`): the corpus reuses scripts across conversations, and a twin on the
+   training side made out-of-fold scores optimistic.
 2. `FusionSample`s hold each item's rule reasons (computed once, by a Scorer without text model) and
    its out-of-fold probability; `evaluate` replays fusion + policy for one parameter setting.
 3. `search` walks a small grid and keeps, per setting, recall and honest false-positive rate;
@@ -20,7 +21,6 @@ Pure: rows in, numbers out. `bench/tune_operating_point.py` is the I/O shell tha
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,16 +34,11 @@ from scoring.rulepack import RulePack, Thresholds
 from scoring.types import Kind, Reason, ScoreInput, Verdict
 
 
-def fold_of(row: Mapping[str, Any], folds: int) -> int:
-    """Deterministic fold of a corpus row, by conversation (a row without one is its own group)."""
-    key = str(row.get("conversation_id") or row["id"])
-    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % folds
-
-
 def out_of_fold_probabilities(
     rows: Sequence[Mapping[str, Any]], extra_examples: Sequence[Any] = (), folds: int = 5
 ) -> np.ndarray:
-    """P(scam) of each training row from a TextModel that never saw that row's conversation.
+    """P(scam) of each training row from a TextModel that never saw that row's conversation, nor a
+    near-duplicate of it.
 
     Each fold's model is trained exactly as `vigie train` trains the shipped one (same examples,
     source balancing and configuration), on the other folds plus `extra_examples` (public training
@@ -53,7 +48,9 @@ def out_of_fold_probabilities(
     from scoring.model import TextModel
 
     examples = training.fixture_examples(rows)
-    fold_ids = np.asarray([fold_of(r, folds) for r in rows])
+    from scoring.near_duplicates import balanced_folds, template_groups
+
+    fold_ids = np.asarray(balanced_folds(template_groups(rows), folds))
     out = np.zeros(len(rows))
     for k in range(folds):
         train = [ex for ex, f in zip(examples, fold_ids, strict=True) if f != k] + list(extra_examples)

@@ -14,11 +14,10 @@ def _reason(weight: float) -> Reason:
     return Reason("x", Category.OFF_PLATFORM, weight, "x", (0, 1))
 
 
-def test_folds_and_halves_are_deterministic_and_keep_conversations_together() -> None:
+def test_holdout_halves_are_deterministic_and_keep_conversations_together() -> None:
     a = {"id": "m1", "conversation_id": "c9"}
     b = {"id": "m2", "conversation_id": "c9"}
-    assert op.fold_of(a, 5) == op.fold_of(b, 5) == op.fold_of(dict(a), 5)
-    assert holdout_half(a) == holdout_half(b) in ("dev", "report")
+    assert holdout_half(a) == holdout_half(b) == holdout_half(dict(a)) in ("dev", "report")
     halves = {holdout_half({"id": f"x{i}"}) for i in range(50)}
     assert halves == {"dev", "report"}
 
