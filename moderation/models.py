@@ -54,12 +54,16 @@ class Submission(Base):
     """One message or listing, identified by the platform's (kind, external_id)."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("kind", "external_id", name="uq_submissions_kind_external_id"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "external_id", name="uq_submissions_kind_external_id"),
+        # Conversation history reads filter and order by time inside a conversation (migration 0009).
+        Index("ix_submissions_conversation_created", "conversation_id", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(200))
-    conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(200))
     sender_id: Mapped[str | None] = mapped_column(String(200), index=True)
     recipient_id: Mapped[str | None] = mapped_column(String(200))
     current_revision: Mapped[int] = mapped_column(default=1)
