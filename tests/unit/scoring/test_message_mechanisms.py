@@ -70,6 +70,10 @@ MECHANISMS = [
      "Le chauffeur a besoin que vous lui avanciez 40€ pour le péage, je rembourse avec le paiement"),
     ("payment.p2p_app_not_site", Category.EXTERNAL_PAYMENT,
      "vs avez un compte lydia ? ca ira plus vite que leboncoin"),
+    # A prize the reader never entered for, to collect by a call, a link or a reply (advance fee).
+    ("fee.prize_claim", Category.ADVANCE_FEE,
+     "Félicitations, vous avez gagné un iPhone 15 ! Réclamez votre lot en cliquant ici"),
+    ("fee.prize_claim", Category.ADVANCE_FEE, "URGENT! U have won a £900 prize. To claim call 09061701461 now"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
@@ -131,6 +135,8 @@ HONEST = [
     # Texting to meet is how hand delivery works; a phone call is not a texting move.
     "Je t'envoie un texto quand je suis en bas",
     "Vous êtes joignable par téléphone ? J'ai du mal à écrire sur l'appli",
+    # A prize the seller won himself, and a draw talked about.
+    "Le vélo est un lot que j'ai gagné à la tombola du club, jamais servi, appelez-moi si intéressé",
 ]
 
 
