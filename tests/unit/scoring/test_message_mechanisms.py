@@ -74,6 +74,11 @@ MECHANISMS = [
     ("fee.prize_claim", Category.ADVANCE_FEE,
      "Félicitations, vous avez gagné un iPhone 15 ! Réclamez votre lot en cliquant ici"),
     ("fee.prize_claim", Category.ADVANCE_FEE, "URGENT! U have won a £900 prize. To claim call 09061701461 now"),
+    # The reader's account threatened, and an action to avoid it.
+    ("ato.account_threat", Category.ACCOUNT_TAKEOVER,
+     "Votre compte sera suspendu sous 24h, vérifiez vos informations sur ce lien"),
+    ("ato.account_threat", Category.ACCOUNT_TAKEOVER,
+     "Dear customer your KYC has been suspended, call our office now or your A/C will block within 24hr"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
