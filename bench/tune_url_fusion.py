@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from api.cli.scoring_commands import DEFAULT_CORPUS, DEFAULT_PUBLIC_DATA, corpus_rows, read_jsonl
+from api.cli.scoring_commands import (
+    DEFAULT_CORPUS,
+    DEFAULT_PUBLIC_DATA,
+    corpus_rows,
+    read_jsonl,
+    url_training_examples,
+)
 from scoring import training
 from scoring.detectors import detect_field
 from scoring.engine import Scorer
@@ -30,25 +36,21 @@ from scoring.model import FEATURE_SCHEMAS, UrlModel, canonical_host, count_matri
 from scoring.policy import decide
 from scoring.types import Kind, ScoreInput, Verdict
 
-MIN_PS = (0.5, 0.6, 0.7, 0.75, 0.80, 0.85, 0.88, 0.90, 0.907, 0.92, 0.94)
+MIN_PS = (0.5, 0.6, 0.7, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)
 WEIGHTS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 
 
 def url_examples(public: Path) -> list[training.Example]:
     """The UrlModel training examples, as `vigie train` builds them."""
-    train_dir = DEFAULT_CORPUS / "train"
-    examples = training.fixture_url_examples(corpus_rows(train_dir))
-    legit: set[str] = set()
-    for dataset in training.PUBLIC_URL_SETS:
-        rows = list(read_jsonl(public / f"{dataset}.jsonl.gz"))
-        if dataset != "phishtank_2025_urls":
-            legit |= {training.url_split_key(str(r["text"])) for r in rows if r["label"] == "not_scam"}
-        examples += training.public_url_examples(dataset, rows)
-    return training.drop_platform_hosted(examples, legit)
+    examples, _ = url_training_examples(corpus_rows(DEFAULT_CORPUS / "train"), public)
+    return examples
 
 
-def out_of_fold(examples: list[training.Example], config: training.TrainConfig) -> dict[str, float]:
-    """host -> calibrated out-of-fold P(phishing), with fit_linear's folds, solver and calibration."""
+def out_of_fold(
+    examples: list[training.Example], config: training.TrainConfig
+) -> tuple[dict[str, float], float]:
+    """host -> calibrated out-of-fold P(phishing), with fit_linear's folds, solver and calibration; and
+    the operating threshold `vigie train` would write (its out-of-fold popular-domain rate)."""
     analyzer = FEATURE_SCHEMAS["url"][1]
     y = np.asarray([ex.label for ex in examples])
     w = np.asarray([ex.weight for ex in examples])
@@ -63,7 +65,10 @@ def out_of_fold(examples: list[training.Example], config: training.TrainConfig) 
         oof[test_idx] = clf.decision_function(x[test_idx])
     a, b = training._platt(oof, y, w, config.seed)
     proba = 1.0 / (1.0 + np.exp(a * oof + b))
-    return {ex.text: float(p) for ex, p in zip(examples, proba, strict=True)}
+    in_rate = np.asarray([config.rate_source in (None, ex.source) or ex.label == 1 for ex in examples])
+    assert config.max_negative_rate is not None
+    threshold = training._threshold_for_rate(proba[in_rate], y[in_rate], config.max_negative_rate)
+    return {ex.text: float(p) for ex, p in zip(examples, proba, strict=True)}, threshold
 
 
 class OofUrlModel:
@@ -155,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         n_bits=20, c=16.0, max_negative_rate=0.002, rate_source="top_domains_even_rank"
     )
     examples = url_examples(args.data)
-    oof = out_of_fold(examples, config)
-    print(f"out-of-fold probabilities for {len(oof)} training hosts")
+    oof, threshold = out_of_fold(examples, config)
+    print(f"out-of-fold probabilities for {len(oof)} training hosts; model threshold {threshold:.4f}")
     base = Scorer.load()
     # min_p 0 and weight 1: every URL-model probability shows up as a reason, to be re-weighted below.
     fusion = dataclasses.replace(base.pack.fusion, url_model_min_p=0.0, url_model_weight=1.0)
@@ -186,10 +191,12 @@ def main(argv: list[str] | None = None) -> int:
                         out.write(f"{row[3]:.3f}\t{text[:160]}\t{' '.join(codes)}\n")
         print(f"{name}: {len(texts)} training-part rows replayed")
     print(f"\n{'min_p':>7s} {'weight':>6s} {'phish recall':>13s} {'per site':>9s} {'popular flagged':>16s}")
-    for min_p, weight in [(2.0, 0.0)] + [(m, w) for m in MIN_PS for w in WEIGHTS]:
+    # The model's own threshold moves with every retraining: it is always on the grid.
+    min_ps = sorted({*MIN_PS, round(threshold, 4)})
+    for min_p, weight in [(2.0, 0.0)] + [(m, w) for m in min_ps for w in WEIGHTS]:
         phish = flags(scorer, sets["phishtank_2025_urls"], min_p, weight)
         fp = flagged_share(scorer, sets["top_domains_even_rank"], min_p, weight)
-        shown = "(none)" if min_p > 1 else f"{min_p:.3f}"
+        shown = "(none)" if min_p > 1 else f"{min_p:.4f}"
         recall = sum(phish) / max(1, len(phish))
         print(f"{shown:>7s} {weight:6.2f} {recall:13.2%} {per_site(phish, sites):9.2%} {fp:16.2%}")
     return 0

@@ -140,19 +140,7 @@ def train(
     click.echo(f"text model {written['version']}: {json.dumps(text_report.to_dict()['out_of_fold'])}")
 
     # URL model.
-    url_inputs: dict[str, str] = {}
-    url_examples = training.fixture_url_examples(fixture_rows)
-    legit: set[str] = set()
-    for dataset in training.PUBLIC_URL_SETS:
-        url_file = public_file(public_dir, dataset)
-        if url_file is None:
-            continue
-        url_inputs[url_file.name] = file_digest(url_file)
-        rows = list(read_jsonl(url_file))
-        if dataset != "phishtank_2025_urls":
-            legit |= {training.url_split_key(str(r["text"])) for r in rows if r["label"] == "not_scam"}
-        url_examples += training.public_url_examples(dataset, rows)
-    url_examples = training.drop_platform_hosted(url_examples, legit)
+    url_examples, url_inputs = url_training_examples(fixture_rows, public_dir)
     n_pos = sum(ex.label for ex in url_examples)
     if min(n_pos, len(url_examples) - n_pos) < MIN_URL_EXAMPLES_PER_CLASS:
         # The project's own corpus holds a few dozen links, nearly all scams: a model fitted on that
@@ -177,6 +165,29 @@ def train(
         f"url model {written['version']}: threshold {url_params.threshold:.4f} "
         f"{json.dumps(url_report.to_dict()['out_of_fold'])}"
     )
+
+
+def url_training_examples(
+    fixture_rows: list[dict[str, Any]], public_dir: Path | None
+) -> tuple[list[Any], dict[str, str]]:
+    """The UrlModel's examples (fixture links + training parts of the public URL sets) and the digests
+    of the files read; `vigie train` and bench/tune_url_fusion.py both build them here."""
+    from scoring import training
+
+    inputs: dict[str, str] = {}
+    examples = training.fixture_url_examples(fixture_rows)
+    legit: set[str] = set()
+    for dataset in training.PUBLIC_URL_SETS:
+        url_file = public_file(public_dir, dataset)
+        if url_file is None:
+            continue
+        inputs[url_file.name] = file_digest(url_file)
+        rows = list(read_jsonl(url_file))
+        # Every legitimate domain of the lists, report parts included: a phishing page hosted on one of
+        # them (a popular platform) says nothing about its host, and is dropped below.
+        legit |= {training.url_split_key(str(r["text"])) for r in rows if r["label"] == "not_scam"}
+        examples += training.public_url_examples(dataset, rows)
+    return training.drop_platform_hosted(examples, legit), inputs
 
 
 def _metadata(report: Any, inputs: dict[str, str], used_public: bool, config: Any) -> dict[str, Any]:
