@@ -44,10 +44,12 @@ def _url_signals(ctx: FieldContext, value: str, raw: str) -> list:
 
     Normalisation decodes leetspeak ("leb0ncoin.fr" -> "leboncoin.fr"), which turns a digit look-alike
     into the brand's real domain; the link as written (when it is one unbroken token) is what the
-    browser would open, so its signals count too (the strongest per code wins).
+    browser would open, so its signals count too (the strongest per code wins). Normalisation also
+    lowercases, and some path mechanisms read case (a base64-hidden e-mail, a short link's case-mixed
+    token): a link that differs from its value only by case is judged as written too.
     """
     signals = list(ctx.links.assess_url(value))
-    if raw.casefold() != value and raw and not any(ch.isspace() for ch in raw):
+    if raw != value and raw and not any(ch.isspace() for ch in raw):
         best = {sig.code: sig for sig in signals}
         for sig in ctx.links.assess_url(raw):
             if sig.code not in best or sig.weight > best[sig.code].weight:
