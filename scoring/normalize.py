@@ -291,8 +291,13 @@ def _spaced(text: str) -> Iterator[Edit]:
         if letters.isdigit() and "." in run:
             continue
         base = m.start()
-        for sep in _SEPARATORS.finditer(run):
-            yield base + sep.start(), base + sep.end(), ""
+        seps = [sep for sep in _SEPARATORS.finditer(run)]
+        spaced_out = sum(sep.group().isspace() for sep in seps) * 2 > len(seps)
+        for sep in seps:
+            # In a run spaced out by blanks, a "." or "-" standing between blanks is written punctuation
+            # ("l e b o n c o i n - r e m b o u r s . c o m" is a domain): keep it, drop the blanks.
+            kept = sep.group().strip() if spaced_out and sep.group().strip() in (".", "-") else ""
+            yield base + sep.start(), base + sep.end(), kept
 
 
 # --- stage 5: phone numbers written in words --------------------------------------------------------

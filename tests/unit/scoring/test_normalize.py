@@ -17,6 +17,7 @@ OBFUSCATIONS = [
     ("spaced letters", "w h a t s a p p", "whatsapp"),
     ("dotted letters", "p.a.y.p.a.l", "paypal"),
     ("dashed letters", "c-o-d-e", "code"),
+    ("spaced domain keeps its punctuation", "l e b o n c o i n - p a y . c o m", "leboncoin-pay.com"),
     ("arobase", "jean arobase gmail point com", "jean@gmail.com"),
     ("bracket at/dot", "jean(at)gmail[.]com", "jean@gmail.com"),
     ("english at/dot", "john at gmail dot com", "john@gmail.com"),
