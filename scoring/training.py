@@ -283,12 +283,19 @@ COMMON_SUBDOMAINS = (
 
 
 def fixture_examples(rows: Iterable[Mapping[str, Any]], source: str = "fixtures") -> list[Example]:
-    """TextModel examples from the project's corpus rows ({"kind","text","title"?,"label","lang"})."""
+    """TextModel examples from the project's corpus rows ({"kind","text","title"?,"label","lang"}).
+
+    The CV group of a row joins its conversation and every near-duplicate of its text
+    (`scoring.near_duplicates`): scripts recur across conversations, and calibrating on folds that
+    split a script's twins made the model over-confident on voices it had never seen.
+    """
+    from scoring.near_duplicates import template_groups
+
+    rows = list(rows)
     out = []
-    for row in rows:
+    for row, group in zip(rows, template_groups(rows), strict=True):
         title = row.get("title") if row.get("kind") == "listing" else None
         label = 1 if row["label"] == "scam" else 0
-        group = str(row.get("conversation_id") or row.get("id") or "") or None
         out.append(Example(model_text(str(row["text"]), title), label, source, 1.0, row.get("lang"), group))
     return out
 
