@@ -12,6 +12,8 @@ probability is high and the link is not on an allowed domain.
 
 from __future__ import annotations
 
+import re
+
 from scoring.detectors.context import FieldContext
 from scoring.extract import Entity
 from scoring.types import Category, Reason
@@ -35,8 +37,12 @@ def _reason(
 
 
 def _has_lookalike_letters(raw: str) -> bool:
-    # Letters outside ASCII in a link are either an IDN (rare on a French marketplace) or a homograph.
-    return any(not ch.isascii() and ch.isalpha() for ch in raw)
+    # Letters outside ASCII in a link's HOST are either an IDN (rare on a French marketplace) or a
+    # homograph. Only the host: "google.com/maps/place/Résidence" has an accent in its path, which any
+    # French page name has and which no reader takes for the site's name.
+    host = re.sub(r"^[a-z][a-z0-9+.-]*:/*", "", raw, flags=re.IGNORECASE)
+    host = re.split(r"[/?#\\]", host, maxsplit=1)[0].rsplit("@", 1)[-1]
+    return any(not ch.isascii() and ch.isalpha() for ch in host)
 
 
 def _url_signals(ctx: FieldContext, value: str, raw: str) -> list:

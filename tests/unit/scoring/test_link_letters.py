@@ -1,0 +1,30 @@
+"""Non-ASCII letters count as a homograph only in a link's host, never in its path."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.engine import Scorer
+from scoring.types import Kind, ScoreInput, Verdict
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer.load()
+
+
+def test_accented_path_on_a_real_site_is_not_a_homograph(scorer: Scorer) -> None:
+    text = "Le point sur Google Maps : https://www.google.com/maps/place/Résidence+Les+Acacias bâtiment B"
+    result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert "domain.homoglyph_letters" not in {r.code for r in result.reasons}
+    assert result.verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize("link", ["https://www.lеboncoin.fr/paiement", "http://раypal.com/x"])
+def test_cyrillic_letters_in_the_host_still_count(scorer: Scorer, link: str) -> None:
+    result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=f"Payez ici {link}"))
+    reasons = {r.code: r for r in result.reasons}
+    assert "domain.homoglyph_letters" in reasons
+    start, end = reasons["domain.homoglyph_letters"].span or (0, 0)
+    assert link.startswith(f"Payez ici {link}"[start:end][:10])
+    assert result.verdict.rank >= Verdict.REVIEW.rank
