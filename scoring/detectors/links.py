@@ -71,7 +71,8 @@ def link_reasons(ctx: FieldContext) -> list[Reason]:
     seen: set[tuple[str, str]] = set()
     for url in ctx.entities.urls:
         raw = ctx.original[url.span[0] : url.span[1]]
-        for sig in _url_signals(ctx, url.value, raw):
+        signals = _url_signals(ctx, url.value, raw)
+        for sig in signals:
             if (sig.code, url.value) in seen:
                 continue
             seen.add((sig.code, url.value))
@@ -89,7 +90,16 @@ def link_reasons(ctx: FieldContext) -> list[Reason]:
             )
         p = ctx.url_probs.get(url.value)
         fusion = ctx.pack.fusion
-        if p is not None and p >= fusion.url_model_min_p and not ctx.links.is_allowed(url.value):
+        # A shortener's host is the shortener's, the same for every link it hides (the model put
+        # cutt.ly at 0.92 and maps.app.goo.gl at 0.93, tinyurl.com at 0.05): the url.shortener signal
+        # judges those links, a host model has nothing to say about them.
+        shortened = any(sig.code == "url.shortener" for sig in signals)
+        if (
+            p is not None
+            and p >= fusion.url_model_min_p
+            and not shortened
+            and not ctx.links.is_allowed(url.value)
+        ):
             reasons.append(
                 _reason(
                     ctx,

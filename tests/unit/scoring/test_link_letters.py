@@ -28,3 +28,13 @@ def test_cyrillic_letters_in_the_host_still_count(scorer: Scorer, link: str) -> 
     start, end = reasons["domain.homoglyph_letters"].span or (0, 0)
     assert link.startswith(f"Payez ici {link}"[start:end][:10])
     assert result.verdict.rank >= Verdict.REVIEW.rank
+
+
+def test_a_shortener_host_gets_no_host_model_verdict(scorer: Scorer) -> None:
+    # The host model's opinion of a shortener's own domain is the same for every link it hides.
+    text = "Le parking du rendez-vous : https://maps.app.goo.gl/qT7mWx2KpR8vN3sZ6 derrière la salle"
+    result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    codes = {r.code for r in result.reasons}
+    assert "url.shortener" in codes
+    assert "link.model_phishing" not in codes
+    assert result.verdict is Verdict.ALLOW
