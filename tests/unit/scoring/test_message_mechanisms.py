@@ -79,6 +79,14 @@ MECHANISMS = [
      "Votre compte sera suspendu sous 24h, vérifiez vos informations sur ce lien"),
     ("ato.account_threat", Category.ACCOUNT_TAKEOVER,
      "Dear customer your KYC has been suspended, call our office now or your A/C will block within 24hr"),
+    # Approving an operation in one's own banking app "to receive" money.
+    ("ato.bank_approval", Category.ACCOUNT_TAKEOVER,
+     "Il vous demandera de confirmer une opération dans votre appli Sécur'pass, acceptez-la sinon l'argent reste bloqué"),
+    # A code asked for by its length, or read out.
+    ("ato.code_request", Category.ACCOUNT_TAKEOVER, "Vous allez recevoir 6 chiffres par SMS, donnez les moi"),
+    # Gift cards in the plural.
+    ("payment.voucher_codes", Category.EXTERNAL_PAYMENT,
+     "le plus simple pour moi c'est des cartes cadeaux Amazon. Tu m'envoies les codes et j'envoie le colis"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
