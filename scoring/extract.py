@@ -225,6 +225,10 @@ def _urls(norm: Normalized) -> Iterator[tuple[int, int, str]]:
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d(?:[ .\-/()]{0,2}\d){7,14}(?!\w)")
 
 
+# National formats tried after FR, for numbers written without a country code.
+_FALLBACK_REGIONS = ("BE", "CH", "GB")
+
+
 @functools.lru_cache(maxsize=4096)
 def _phone_e164(raw: str) -> str | None:
     """E.164 form of a phone-shaped string if it is a valid number (FR by default), else None."""
@@ -237,13 +241,19 @@ def _phone_e164(raw: str) -> str | None:
         return "+33" + digits[1:]
     if len(digits) == 11 and digits.startswith("33") and digits[2] in "1234679":
         return "+" + digits
-    try:
-        number = phonenumbers.parse("+" + digits if international else raw, None if international else "FR")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    regions: tuple[str | None, ...] = (None,) if international else ("FR",)
+    if not international and digits.startswith("0"):
+        # A national number that is not French: the neighbours and the UK write theirs with a leading 0
+        # too ("reply via text: 07700 900812"). Tried only once FR has failed, in a fixed order.
+        regions = ("FR", *_FALLBACK_REGIONS)
+    for region in regions:
+        try:
+            number = phonenumbers.parse("+" + digits if international else raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
 
 
 def _phones(norm: Normalized) -> Iterator[tuple[int, int, str]]:

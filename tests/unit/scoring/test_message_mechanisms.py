@@ -73,7 +73,8 @@ MECHANISMS = [
     # A prize the reader never entered for, to collect by a call, a link or a reply (advance fee).
     ("fee.prize_claim", Category.ADVANCE_FEE,
      "Félicitations, vous avez gagné un iPhone 15 ! Réclamez votre lot en cliquant ici"),
-    ("fee.prize_claim", Category.ADVANCE_FEE, "URGENT! U have won a £900 prize. To claim call 09061701461 now"),
+    ("fee.prize_claim", Category.ADVANCE_FEE,
+     "URGENT! U have won a £900 prize. To claim call 09061701461 now"),
     # The reader's account threatened, and an action to avoid it.
     ("ato.account_threat", Category.ACCOUNT_TAKEOVER,
      "Votre compte sera suspendu sous 24h, vérifiez vos informations sur ce lien"),
@@ -81,12 +82,20 @@ MECHANISMS = [
      "Dear customer your KYC has been suspended, call our office now or your A/C will block within 24hr"),
     # Approving an operation in one's own banking app "to receive" money.
     ("ato.bank_approval", Category.ACCOUNT_TAKEOVER,
-     "Il vous demandera de confirmer une opération dans votre appli Sécur'pass, acceptez-la sinon l'argent reste bloqué"),
+     "Il vous demandera de confirmer une opération dans votre appli Sécur'pass, acceptez-la sinon "
+     "l'argent reste bloqué"),
     # A code asked for by its length, or read out.
     ("ato.code_request", Category.ACCOUNT_TAKEOVER, "Vous allez recevoir 6 chiffres par SMS, donnez les moi"),
     # Gift cards in the plural.
     ("payment.voucher_codes", Category.EXTERNAL_PAYMENT,
      "le plus simple pour moi c'est des cartes cadeaux Amazon. Tu m'envoies les codes et j'envoie le colis"),
+    # Money mules.
+    ("payment.money_mule", Category.EXTERNAL_PAYMENT,
+     "You receive payments from my customers on your bank account and forward them to me in Bitcoin, "
+     "keeping 10%"),
+    ("payment.money_mule", Category.EXTERNAL_PAYMENT,
+     "Le poste : recevoir des paiements sur votre compte bancaire et les reverser à la société, "
+     "commission 5%"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
