@@ -28,6 +28,8 @@ class DomainLists:
     allow: frozenset[str] = frozenset()
     shorteners: frozenset[str] = frozenset()
     free_hosting: frozenset[str] = frozenset()
+    user_pages: frozenset[str] = frozenset()
+    click_trackers: frozenset[str] = frozenset()
     free_mail: frozenset[str] = frozenset()
     suspicious_tlds: frozenset[str] = frozenset()
     delivery_words: tuple[str, ...] = ()

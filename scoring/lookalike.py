@@ -153,6 +153,8 @@ class DomainAnalyzer:
             allow=_set(raw_lists.get("allow", ())),
             shorteners=_set(raw_lists.get("shorteners", ())),
             free_hosting=_set(raw_lists.get("free_hosting", ())),
+            user_pages=_set(raw_lists.get("user_pages", ())),
+            click_trackers=_set(raw_lists.get("click_trackers", ())),
             free_mail=_set(raw_lists.get("free_mail", ())),
             suspicious_tlds=_set(raw_lists.get("suspicious_tlds", ())),
             delivery_words=tuple(fold_accents(w) for w in words.get("delivery", ())),

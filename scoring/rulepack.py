@@ -280,6 +280,8 @@ BRANDS_SCHEMA: Mapping[str, Mapping[str, tuple[str, bool]]] = {
         "allow": ("str_list", False),
         "shorteners": ("str_list", False),
         "free_hosting": ("str_list", False),
+        "user_pages": ("str_list", False),
+        "click_trackers": ("str_list", False),
         "free_mail": ("str_list", False),
         "suspicious_tlds": ("str_list", False),
     },

@@ -88,6 +88,10 @@ _KIT_WORDS_LONG = (
     "banque",
     "banking",
     "carte",
+    # national e-ID and bank-ID logins, the gate kits imitate before a transfer or a "refund"
+    "bankid",
+    "franceconnect",
+    "itsme",
 )
 _KIT_WORDS_SHORT = frozenset(
     {"auth", "otp", "sms", "cc", "card", "pay", "bank", "owa", "sso", "kyc", "pin", "code", "mail"}
@@ -137,7 +141,8 @@ _REDIRECT_KEYS = frozenset(
 )
 _QUERY_PAIR = re.compile(r"[?&#;]([a-z_]{1,20})=(?:https?:|www\.)")
 # A short link on a domain our shortener list does not know: one opaque case-mixed token.
-_OPAQUE_TOKEN = re.compile(r"/[A-Za-z0-9_-]{4,12}/?")
+_OPAQUE_TOKEN = re.compile(r"/[A-Za-z0-9_-]{4,16}/?")
+_SHORT_LABEL_MAX = 6
 # Brands' own short domains: they only ever lead to the brand's own content.
 _BRAND_SHORT_DOMAINS = frozenset(
     {
@@ -190,6 +195,17 @@ REDIRECT_WEIGHT = 0.3
 OPEN_REDIRECT_WEIGHT = 0.35
 RANDOM_FOLDERS_WEIGHT = 0.2
 OPAQUE_SHORT_LINK_WEIGHT = 0.45
+# A kit page inside a folder that also names credentials ("/secure/login.php", "/Webmail/1/webmail.php"):
+# a page and its folder both built for the same login; with the page's 0.45 it reaches a warning.
+KIT_PAGE_IN_KIT_FOLDER_WEIGHT = 0.2
+# The same folder name twice ("/arubapanel/arubapanel/", "/Webmail/68/Webmail/"): a kit archive
+# unpacked into a folder of its own name, inside someone else's site.
+_REPEATED_MIN = 5
+REPEATED_FOLDER_WEIGHT = 0.3
+# A mass-mailing service's click-tracking path on its customer's own tracking domain
+# (url1234.brand.example/ls/click?upn=...): the destination is hidden as in a shortener.
+_CLICK_TRACKING_PATH = re.compile(r"/(?:ls|wf)/click\?upn=")
+CLICK_TRACKER_PATH_WEIGHT = 0.5
 # On a host that already looks risky (free hosting, odd TLD, random label, IP), kit words in folders
 # are the page's purpose, not a shop's account section.
 RISKY_HOST_FOLDER_WEIGHT = 0.3
@@ -292,9 +308,11 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
         return []
     out: list[DomainSignal] = []
 
-    def add(code: str, weight: float, technique: str, **extra: object) -> None:
+    def add(
+        code: str, weight: float, technique: str, category: Category = Category.PHISHING_LINK, **extra: object
+    ) -> None:
         detail = {"domain": domain, "brand": None, "technique": technique, **extra}
-        out.append(DomainSignal(code, Category.PHISHING_LINK, weight, detail))
+        out.append(DomainSignal(code, category, weight, detail))
 
     name_words = kit_words(parts.name) if _PAGE_FILE.search(parts.name) else set()
     folder_words: set[str] = set()
@@ -314,12 +332,24 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
         several = len(_distinct(folder_words)) >= 2 or risky_host
         weight = KIT_FOLDERS_WEIGHT if several else KIT_FOLDER_WEIGHT
         add("url.phishing_words_path", weight, "phishing_words", words=sorted(folder_words))
+    elif folder_words:
+        add(
+            "url.phishing_words_path",
+            KIT_PAGE_IN_KIT_FOLDER_WEIGHT,
+            "kit_page_in_kit_folder",
+            words=sorted(folder_words),
+        )
+    repeated = _repeated_folder(parts.folders)
+    if repeated:
+        add("url.path_repeated_folder", REPEATED_FOLDER_WEIGHT, "kit_folder_twice", folder=repeated)
     hidden = _hidden_in_base64(parts.raw) if _BASE64_URL in parts.folded or len(parts.raw) >= 20 else ""
     if hidden:
         add("url.path_hidden_" + hidden, HIDDEN_WEIGHT, "base64_" + hidden)
     elif _EMAIL.search(parts.folded):
         add("url.path_email", EMAIL_WEIGHT, "victim_email")
-    elif _EMBEDDED_URL.search(parts.folded, 1):
+    if hidden != "url" and _EMBEDDED_URL.search(parts.folded, 1):
+        # An e-mail address carried through a redirect ("away.php?to=https://x/?email=a@b.fr") is two
+        # mechanisms: the victim's address and a hop that hides where it ends.
         keys = {m.group(1) for m in _QUERY_PAIR.finditer(parts.query)}
         if keys & _REDIRECT_KEYS:
             add(
@@ -327,6 +357,13 @@ def path_signals(path: str, domain: str, host: str = "", risky_host: bool = Fals
             )
         else:
             add("url.path_redirect", REDIRECT_WEIGHT, "embedded_url")
+    if _CLICK_TRACKING_PATH.match(parts.raw):
+        add(
+            "url.click_tracker",
+            CLICK_TRACKER_PATH_WEIGHT,
+            "click_tracking_path",
+            category=Category.URL_SHORTENER,
+        )
     if host and _opaque_short_link(host, domain, parts.raw):
         add("url.opaque_short_link", OPAQUE_SHORT_LINK_WEIGHT, "opaque_short_link")
     disguise = next((f for f in parts.folders if _DOMAIN_FOLDER.fullmatch(f)), "")
@@ -362,6 +399,17 @@ def _internal_folder(folders: tuple[str, ...], name: str) -> str:
     return ""
 
 
+def _repeated_folder(folders: tuple[str, ...]) -> str:
+    """A folder name (5+ characters, not a number) that appears twice in the path, else ""."""
+    seen: set[str] = set()
+    for folder in folders:
+        if len(folder) >= _REPEATED_MIN and not folder.isdigit():
+            if folder in seen:
+                return folder
+            seen.add(folder)
+    return ""
+
+
 def _distinct(words: Iterable[str]) -> set[str]:
     """One written word counts once ("verif" inside "verification" next to "verification")."""
     words = set(words)
@@ -369,15 +417,16 @@ def _distinct(words: Iterable[str]) -> set[str]:
 
 
 def _opaque_short_link(host: str, domain: str, raw: str) -> bool:
-    """`zrr.kr/rsqK`, `u3l.co/FD2Dv`: a tiny domain and one case-mixed token, the shape of a shortener.
+    """`zrr.kr/rsqK`, `u3l.co/FD2Dv`: a tiny domain and one opaque token, the shape of a shortener.
 
     Read on the path as sent (the case is the tell: base62 tokens mix upper and lower case or letters
-    and digits; a word such as "/contact" or "/fr" does not).
+    and digits, or are all capitals, or letters no one would read as a word; "/contact", "/fr" or
+    "/promo" are none of these).
     """
     if host not in (domain, "www." + domain) or domain in _BRAND_SHORT_DOMAINS:
         return False
     label = domain.split(".", 1)[0]
-    if len(label) > 5:
+    if len(label) > _SHORT_LABEL_MAX:
         return False
     match = _OPAQUE_TOKEN.fullmatch(raw.split("?", 1)[0].split("#", 1)[0])
     if match is None:
@@ -386,7 +435,20 @@ def _opaque_short_link(host: str, domain: str, raw: str) -> bool:
     upper = any(ch.isupper() for ch in token)
     lower = any(ch.islower() for ch in token)
     digit = any(ch.isdigit() for ch in token)
-    return (upper and lower) or (digit and (upper or lower) and not token.isdigit())
+    if (upper and lower) or (digit and (upper or lower) and not token.isdigit()):
+        return True
+    letters = token.replace("-", "").replace("_", "")
+    if upper and len(letters) >= 5 and letters.isalpha():
+        return True  # "HHVHTHN": capitals only, no word of the site's own
+    if len(letters) < 6 or not letters.isalpha():
+        return False
+    # "uhghfgjg": few vowels AND a long consonant run ("strength" has the first, not the second).
+    folded = letters.casefold()
+    run = longest = 0
+    for ch in folded:
+        run = 0 if ch in _VOWELS else run + 1
+        longest = max(longest, run)
+    return sum(ch in _VOWELS for ch in folded) / len(folded) < 0.2 and longest >= 5
 
 
 def _looks_encrypted(segment: str) -> bool:

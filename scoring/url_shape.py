@@ -38,6 +38,11 @@ RANDOM_LABEL_WEIGHT = 0.2
 DYNAMIC_DNS_WEIGHT = 0.45
 IPFS_GATEWAY_WEIGHT = 0.45
 STORAGE_PAGE_WEIGHT = 0.25
+# A page published by path on a form/survey/link-in-bio/note/design platform, and a link through a
+# mass-mailing click tracker or an anonymous redirector: no honest use in a buyer-seller conversation,
+# so like a public shortener they warn alone ([thresholds.message] warn 0.50), never hold.
+USER_PAGE_WEIGHT = 0.5
+CLICK_TRACKER_WEIGHT = 0.5
 _DYNAMIC_DNS = frozenset(
     {
         "duckdns.org",
@@ -137,6 +142,23 @@ class UrlShapes:
             return out
         if shortener is not None:
             return out  # the shortener's own home page hides no destination
+        published = parsed.path.strip("/?#")
+        tracker = under_any(host, self.lists.click_trackers)
+        if tracker is not None and published:
+            # A mass-mailing click or an anonymous redirect hides its destination like a shortener.
+            add(
+                "url.click_tracker",
+                Category.URL_SHORTENER,
+                CLICK_TRACKER_WEIGHT,
+                "click_tracker",
+                tracker=tracker,
+            )
+            return out
+        platform = under_any(host, self.lists.user_pages) if published else None
+        if platform is not None:
+            # A form, survey, link-in-bio page or shared note/design: someone's page on a platform
+            # whose own name vouches for nothing; in a conversation it collects data off the platform.
+            add("url.user_page", Category.PHISHING_LINK, USER_PAGE_WEIGHT, "user_page", platform=platform)
         if is_ip_literal(host):
             add("url.ip_host", Category.PHISHING_LINK, 0.55, "ip_literal")
         else:
@@ -146,7 +168,7 @@ class UrlShapes:
                 # A PSL private suffix (bucket.s3.<region>.amazonaws.com, x.cloudfront.net) is a
                 # platform that hands out names to its customers, whatever our list says.
                 hosting = parts.suffix
-            if hosting is not None and (hosted_by_anyone(host, hosting) or parsed.path.strip("/?#")):
+            if platform is None and hosting is not None and (hosted_by_anyone(host, hosting) or published):
                 technique, weight = hosting_kind(host)
                 if not hosted_by_anyone(host, hosting) and technique == "free_hosting":
                     # Link-in-bio pages, form builders and note sharing publish a user's page by

@@ -187,7 +187,7 @@ def test_brand_in_the_path_of_a_kit_page_warns() -> None:
         ("https://nftsite.ipfs.dweb.link/", "ipfs_gateway", 0.45),
         ("https://bkt.s3.us-east-1.amazonaws.com/finish.html", "object_storage", 0.35),
         ("https://quickrides-9ac18.web.app/", "free_hosting", 0.35),
-        ("https://campsite.bio/myaccount678", "published_by_path", 0.35),
+        ("https://teachable.com/courses/myaccount678", "published_by_path", 0.35),
         # a brand's own publishing service: the brand signal judges the host
         ("https://sites.google.com/view/monatelier", "free_hosting", 0.3),
     ],
