@@ -359,6 +359,15 @@ def _capped(items: Iterator[Entity]) -> tuple[Entity, ...]:
     return tuple(out)
 
 
+def _userinfo_link(url: str) -> bool:
+    """A link with a scheme whose "@" sits before the path: everything before it is user info the
+    browser ignores, the classic way to show a brand's name in front of another host."""
+    if not url.startswith(("http://", "https://")):
+        return False
+    authority = url.split("://", 1)[1].split("/", 1)[0]
+    return "@" in authority
+
+
 def extract(original: str, norm: Normalized) -> Entities:
     """Find the entities of `original` (already normalised as `norm`); spans point into `original`."""
     text = norm.text
@@ -367,6 +376,8 @@ def extract(original: str, norm: Normalized) -> Entities:
         _make(norm, "email", m.start(), m.end(), m.group())
         for pattern in (_EMAIL, _EMAIL_BARE)
         for m in (pattern.finditer(text) if "@" in text else ())
+        # "https://www.leboncoin.fr@evil.cn/": the user-info trick of a link, not an address.
+        if not text.endswith("://", 0, m.start())
     )
     email_spans = [en.norm_span for en in emails]
 
@@ -376,7 +387,7 @@ def extract(original: str, norm: Normalized) -> Entities:
     urls = _capped(
         _make(norm, "url", s, e, url)
         for s, e, url in _urls(norm)
-        if not inside_email(s, e) and "@" not in url
+        if not inside_email(s, e) and ("@" not in url or _userinfo_link(url))
     )
     phones = _capped(_make(norm, "phone", s, e, v) for s, e, v in _phones(norm)) if has_digit else ()
     ibans = _capped(

@@ -38,3 +38,15 @@ def test_a_shortener_host_gets_no_host_model_verdict(scorer: Scorer) -> None:
     assert "url.shortener" in codes
     assert "link.model_phishing" not in codes
     assert result.verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["https://www.leboncoin.fr@evil-pay.cn/confirm", "Confirmez ici : https://leboncoin.fr@secure-pay.top"],
+)
+def test_a_userinfo_link_is_a_link_not_an_address(scorer: Scorer, text: str) -> None:
+    result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    codes = {r.code for r in result.reasons}
+    assert {"url.userinfo", "url.spoofed_domain"} <= codes
+    assert not any(code.startswith(("email.", "contact.email")) for code in codes)
+    assert result.verdict is Verdict.HOLD
