@@ -192,13 +192,19 @@ class DomainAnalyzer:
         if self._allowed(parsed.host):
             return self._signals_for_hit(userinfo_hit, domain, parsed.host, "url") if userinfo_hit else []
         hit = self._host_brand_hit(parsed.host, parsed.unicode_host)
+        own_platform = False
+        if hit is not None and hit.where == "label" and under_any(domain, self.allow) is not None:
+            # docs.google.com/<a user's document>: not allowed (anyone publishes there), yet its
+            # registrable label IS the brand's real domain, no imitation of it; the hosting signal
+            # judges the page. A brand in its sub-domains (leboncoin.sites.google.com) still counts.
+            hit, own_platform = None, True
         if userinfo_hit is not None and userinfo_hit.stronger(hit):
             hit = userinfo_hit
         path_hit = self._path_brand_hit(parsed.path) if hit is None else None
         signals.extend(self._signals_for_hit(hit or path_hit, domain, parsed.host, "url"))
         if hit is None:
             signals.extend(self._keyword_only_signals(parsed.unicode_host, domain, "url"))
-        signals.extend(self._shapes.signals(parsed, domain, brand_found=hit is not None))
+        signals.extend(self._shapes.signals(parsed, domain, brand_found=hit is not None or own_platform))
         return signals
 
     def assess_email(self, address: str) -> list[DomainSignal]:
