@@ -96,6 +96,15 @@ MECHANISMS = [
     ("payment.money_mule", Category.EXTERNAL_PAYMENT,
      "Le poste : recevoir des paiements sur votre compte bancaire et les reverser à la société, "
      "commission 5%"),
+    # A locker's collection code asked for; a card enrolled in a wallet; a fraud desk; a private escrow.
+    ("ato.pickup_code_request", Category.ACCOUNT_TAKEOVER,
+     "le casier vinted go est bloqué, envoie moi le code de retrait et je le récupère pour toi"),
+    ("ato.wallet_enrol_code", Category.ACCOUNT_TAKEOVER,
+     "ajoute ma carte dans ton Apple Pay avec le code que je t'envoie"),
+    ("ato.fraud_desk_claim", Category.ACCOUNT_TAKEOVER,
+     "Bonjour, je suis du service anti-fraude de Vinted, appelez-nous au plus vite"),
+    ("payment.escrow_story", Category.EXTERNAL_PAYMENT,
+     "Je passe par une agence de séquestre : vous versez le premier mois et l'agence vous envoie les clés"),
     # A denied excuse does not excuse.
     ("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT,
      "Pas de remise en main propre, virement uniquement"),
@@ -159,6 +168,9 @@ HONEST = [
     "Vous êtes joignable par téléphone ? J'ai du mal à écrire sur l'appli",
     # A prize the seller won himself, and a draw talked about.
     "Le vélo est un lot que j'ai gagné à la tombola du club, jamais servi, appelez-moi si intéressé",
+    # The pickup code shown at the counter; the bank's SMS about a wallet quoted by its target.
+    "Au relais, montrez le code de retrait au commerçant avec votre pièce d'identité",
+    'C\'est écrit "code pour ajouter votre carte à Apple Pay", c\'est bizarre non ?',
 ]
 
 
