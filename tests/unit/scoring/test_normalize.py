@@ -18,6 +18,7 @@ OBFUSCATIONS = [
     ("dotted letters", "p.a.y.p.a.l", "paypal"),
     ("dashed letters", "c-o-d-e", "code"),
     ("spaced domain keeps its punctuation", "l e b o n c o i n - p a y . c o m", "leboncoin-pay.com"),
+    ("spaced international number", "+ 4 4 7 9 1 1 2 0 3 5 8 1", "+447911203581"),
     ("arobase", "jean arobase gmail point com", "jean@gmail.com"),
     ("bracket at/dot", "jean(at)gmail[.]com", "jean@gmail.com"),
     ("english at/dot", "john at gmail dot com", "john@gmail.com"),
