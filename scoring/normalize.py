@@ -277,8 +277,9 @@ def _punctuation(text: str) -> Iterator[Edit]:
 # --- stage 4: spaced or dotted single characters ----------------------------------------------------
 
 # A run of at least four single characters separated by the same kind of filler ("w h a t s a p p",
-# "p.a.y.p.a.l", "0 6 1 2 ...", "+ 4 4 7 9 ..." whose "+" is the international prefix). Each iteration consumes exactly one character then 1-3 separators,
-# two disjoint classes, so the regex cannot backtrack catastrophically.
+# "p.a.y.p.a.l", "0 6 1 2 ...", "+ 4 4 7 9 ..." whose "+" is the international prefix). Each iteration
+# consumes exactly one character then 1-3 separators, two disjoint classes, so the regex cannot
+# backtrack catastrophically.
 _SPACED = re.compile(r"(?<![\w@$+])(?:[a-z0-9@$+][ .\-_*|~]{1,3}){3,}[a-z0-9@$](?![\w@$])")
 _SEPARATORS = re.compile(r"[ .\-_*|~]+")
 
