@@ -96,6 +96,11 @@ MECHANISMS = [
     ("payment.money_mule", Category.EXTERNAL_PAYMENT,
      "Le poste : recevoir des paiements sur votre compte bancaire et les reverser à la société, "
      "commission 5%"),
+    # Savings to a "safe account"; credentials behind a link.
+    ("ato.safe_account", Category.ACCOUNT_TAKEOVER,
+     "You need to move your savings to a secure account, I'll give you the IBAN, it's temporary"),
+    ("ato.login_via_link", Category.ACCOUNT_TAKEOVER,
+     "Log in through https://pay-check-secure.net/l and confirm with your password, the money is pending"),
     # A locker's collection code asked for; a card enrolled in a wallet; a fraud desk; a private escrow.
     ("ato.pickup_code_request", Category.ACCOUNT_TAKEOVER,
      "le casier vinted go est bloqué, envoie moi le code de retrait et je le récupère pour toi"),
@@ -171,6 +176,9 @@ HONEST = [
     # The pickup code shown at the counter; the bank's SMS about a wallet quoted by its target.
     "Au relais, montrez le code de retrait au commerçant avec votre pièce d'identité",
     'C\'est écrit "code pour ajouter votre carte à Apple Pay", c\'est bizarre non ?',
+    # Warnings and reports from targets, declared rather than asked.
+    "Heads up: someone asked me to click a link to receive my money. It's a scam, don't click it!",
+    "Un acheteur veut que je scanne un QR code pour recevoir l'argent, c'est une arnaque, je l'ai signalé",
 ]
 
 
