@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -347,10 +347,16 @@ _URLISH = re.compile(
 )
 
 
-def fixture_url_examples(rows: Iterable[Mapping[str, Any]]) -> list[Example]:
+def fixture_url_examples(
+    rows: Iterable[Mapping[str, Any]], imitates_brand: Callable[[str], bool] | None = None
+) -> list[Example]:
     """UrlModel examples from links in the project's corpus: hosts seen only in scams vs only in honest text.
 
     A host that appears on both sides (a courier's real site quoted by a scammer) is left out.
+
+    Honest users quote the scam links they received ("is royalmail-redeliver-uk.com a scam?"), so a
+    host seen only in honest rows is a negative only when `imitates_brand` (the domain analyzer's
+    look-alike verdict) does not call it a brand look-alike: a quoted fake is never taught as legitimate.
     """
     sides: dict[str, set[int]] = {}
     for row in rows:
@@ -367,5 +373,5 @@ def fixture_url_examples(rows: Iterable[Mapping[str, Any]]) -> list[Example]:
     return [
         Example(host, next(iter(labels)), "fixtures", group=url_split_key(host))
         for host, labels in sorted(sides.items())
-        if len(labels) == 1
+        if len(labels) == 1 and not (labels == {0} and imitates_brand is not None and imitates_brand(host))
     ]

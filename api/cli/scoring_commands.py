@@ -173,9 +173,16 @@ def url_training_examples(
     """The UrlModel's examples (fixture links + training parts of the public URL sets) and the digests
     of the files read; `vigie train` and bench/tune_url_fusion.py both build them here."""
     from scoring import training
+    from scoring.lookalike import DomainAnalyzer
+    from scoring.types import Category
+
+    analyzer = DomainAnalyzer.default()
+
+    def imitates_brand(host: str) -> bool:
+        return any(sig.category is Category.SPOOFED_DOMAIN for sig in analyzer.assess_url(host))
 
     inputs: dict[str, str] = {}
-    examples = training.fixture_url_examples(fixture_rows)
+    examples = training.fixture_url_examples(fixture_rows, imitates_brand)
     legit: set[str] = set()
     for dataset in training.PUBLIC_URL_SETS:
         url_file = public_file(public_dir, dataset)

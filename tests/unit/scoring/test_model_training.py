@@ -146,3 +146,16 @@ def test_url_model_learns_host_shape_not_scheme_or_path() -> None:
     assert model.predict_one("secure-zz-verif.top") > model.predict_one("carrefour.fr")
     # Scheme and path carry no weight: only the host is featurised.
     assert model.predict_one("https://www.carrefour.fr/a/b?c=1") == model.predict_one("carrefour.fr")
+
+
+def test_a_quoted_lookalike_in_an_honest_row_is_not_taught_as_legitimate() -> None:
+    rows = [
+        {"label": "not_scam", "text": "Reçu 'paiement sur vinted-secure-payout.com', c'est une arnaque ?"},
+        {"label": "not_scam", "text": "Le suivi est sur https://www.laposte.fr/outils/suivre-vos-envois"},
+    ]
+    assert [(e.text, e.label) for e in fixture_url_examples(rows)] == [
+        ("laposte.fr", 0),
+        ("vinted-secure-payout.com", 0),
+    ]
+    kept = fixture_url_examples(rows, imitates_brand=lambda host: host.startswith("vinted-"))
+    assert [(e.text, e.label) for e in kept] == [("laposte.fr", 0)]
