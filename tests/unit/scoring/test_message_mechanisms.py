@@ -96,6 +96,13 @@ MECHANISMS = [
     ("payment.money_mule", Category.EXTERNAL_PAYMENT,
      "Le poste : recevoir des paiements sur votre compte bancaire et les reverser à la société, "
      "commission 5%"),
+    # A legal threat ending in a payment; a payment app "first"; a code asked for as "needed".
+    ("fee.legal_threat", Category.ADVANCE_FEE,
+     "Votre dossier est transmis au procureur si le paiement n'est pas reçu sous 24h"),
+    ("payment.p2p_app_first", Category.EXTERNAL_PAYMENT,
+     "Mes parents sont âgés. Revolut d'abord, c'est plus simple"),
+    ("ato.code_request", Category.ACCOUNT_TAKEOVER,
+     "Mon banquier me demande votre code de réception à 8 chiffres, c'est pour que le virement arrive"),
     # Savings to a "safe account"; credentials behind a link.
     ("ato.safe_account", Category.ACCOUNT_TAKEOVER,
      "You need to move your savings to a secure account, I'll give you the IBAN, it's temporary"),
