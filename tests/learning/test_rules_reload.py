@@ -242,7 +242,7 @@ def test_invalid_brand_list_is_rejected_naming_the_key(
         ),
         (lambda t: t.replace("global = true", 'global = "yes"', 1), ".global: must be true or false"),
         (lambda t: t.replace('"gouv.qc.ca",', "3,", 1), "lists.allow: must be a list of non-empty strings"),
-        (lambda t: t.replace('version = "2025.1"', "", 1), "version: must be a non-empty string"),
+        (lambda t: t.replace('version = "2025.2"', "", 1), "version: must be a non-empty string"),
         (lambda t: t + "\n[extras]\nx = 1\n", "unknown top-level key(s) ['extras']"),
     ],
 )

@@ -32,7 +32,7 @@ def test_validate_prints_versions_of_the_configured_files(
     assert result.exit_code == 0, result.output
     version = load_rulepack(rule_files[0]).version
     assert f"{rule_files[0]}: ok, rule pack {version}:" in result.output
-    assert f"{rule_files[1]}: ok, brand list 2025.1+" in result.output
+    assert f"{rule_files[1]}: ok, brand list 2025.2+" in result.output
 
 
 def test_validate_names_the_bad_key_and_exits_1(
