@@ -103,6 +103,17 @@ MECHANISMS = [
      "Mes parents sont âgés. Revolut d'abord, c'est plus simple"),
     ("ato.code_request", Category.ACCOUNT_TAKEOVER,
      "Mon banquier me demande votre code de réception à 8 chiffres, c'est pour que le virement arrive"),
+    # A deadline and a loss; an "instant" transfer that takes days; gift cards only; credentials asked for.
+    ("ato.deadline_threat", Category.ACCOUNT_TAKEOVER,
+     "Sans vérification sous 48h votre compte sera définitivement fermé"),
+    ("payment.instant_transfer_delay", Category.EXTERNAL_PAYMENT,
+     "Voici la preuve du virement instantané, ma banque a mis un délai de sécurité de 24 h"),
+    ("payment.voucher_only", Category.EXTERNAL_PAYMENT,
+     "pour la PS5 je prends que les cartes cadeaux amazon, 3 cartes de 100 et je l'expedie"),
+    ("ato.credentials_request", Category.ACCOUNT_TAKEOVER,
+     "Tu me donnes juste ton identifiant et ton mot de passe, je vends mes articles dessus"),
+    ("ato.login_request", Category.ACCOUNT_TAKEOVER,
+     "Connectez-vous avec vos identifiants Orange ou Gmail, ça prend 30 secondes"),
     # Savings to a "safe account"; credentials behind a link.
     ("ato.safe_account", Category.ACCOUNT_TAKEOVER,
      "You need to move your savings to a secure account, I'll give you the IBAN, it's temporary"),
@@ -183,6 +194,9 @@ HONEST = [
     # The pickup code shown at the counter; the bank's SMS about a wallet quoted by its target.
     "Au relais, montrez le code de retrait au commerçant avec votre pièce d'identité",
     'C\'est écrit "code pour ajouter votre carte à Apple Pay", c\'est bizarre non ?',
+    # The platform's own "confirm receipt" step.
+    "Je viens de récupérer la lampe au relais, elle est parfaite. Je valide la réception, vous allez "
+    "recevoir l'argent",
     # Warnings and reports from targets, declared rather than asked.
     "Heads up: someone asked me to click a link to receive my money. It's a scam, don't click it!",
     "Un acheteur veut que je scanne un QR code pour recevoir l'argent, c'est une arnaque, je l'ai signalé",
