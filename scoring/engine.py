@@ -199,6 +199,7 @@ class Scorer:
         for ctx in ctxs:
             reasons.extend(detect_field(ctx))
         sender = item.sender
+        scripted = None
         if signal is not None:
             # Scripts are matched on the message's own reasons, before signal reasons join them.
             scripted = match_script(signal.history, reasons, sender.id if sender else None)
@@ -213,7 +214,8 @@ class Scorer:
             context_factor(sender, self.pack.context, siret_valid),
             denied=self._denied(ctxs, model_p),
         )
-        verdict = decide(fused, item.kind, self.pack)
+        signalled = signal is not None and (bool(signal.reasons) or scripted is not None)
+        verdict = decide(fused, item.kind, self.pack, vetoable=not signalled)
         if verdict is not Verdict.ALLOW and not any(r.span is not None for r in reasons):
             anchor = self._model_reason(ctxs, model_p or 0.0)
             if anchor is None:

@@ -3,7 +3,12 @@
 Thresholds come from the rule pack (`[thresholds.message]`, `[thresholds.listing]`). Two guards keep
 the verdict honest: a hold needs rule evidence of at least `hold_min_rule_score` (the model alone can
 never keep a message from being delivered), and a verdict other than allow needs at least one reason
-with a span, which the engine guarantees before calling `decide`.
+with a span, which the engine guarantees before calling `decide`. A third one keeps moderate rule
+evidence from flagging against the model: below `model_veto_max_rule`, a text the model is sure is
+honest (p < `model_veto_p`) is allowed. The honest hard negatives that trip phrase rules ("je peux vous
+régler l'acompte par virement ?") are exactly where the model has seen thousands of honest neighbours;
+strong mechanisms (a code request, a look-alike domain) weigh more than the bar and are never vetoed.
+The score is left as fused: the veto is a decision, and the reasons stay on record.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ from scoring.types import Kind, Verdict
 _EPSILON = 1e-9
 
 
-def decide(fused: Fused, kind: Kind, pack: RulePack) -> Verdict:
-    """The verdict for `fused` under the pack's thresholds for `kind`."""
+def decide(fused: Fused, kind: Kind, pack: RulePack, vetoable: bool = True) -> Verdict:
+    """The verdict for `fused` under the pack's thresholds for `kind`.
+
+    `vetoable=False` when the evidence includes signals the text model cannot see (a campaign, the
+    sender's or the conversation's history): the model's opinion of the words says nothing about them.
+    """
     t = pack.thresholds[kind]
     # Noisy-OR arithmetic lands a hair below a weight equal to a threshold (0.45 -> 0.44999...); a
     # reason weighted exactly at a threshold is meant to reach it.
@@ -31,4 +40,14 @@ def decide(fused: Fused, kind: Kind, pack: RulePack) -> Verdict:
         verdict = Verdict.ALLOW
     if verdict is Verdict.HOLD and fused.rule_score < pack.fusion.hold_min_rule_score:
         verdict = Verdict.REVIEW
+    f = pack.fusion
+    if (
+        verdict is not Verdict.ALLOW
+        and vetoable
+        and not fused.model_only
+        and fused.model_p is not None
+        and fused.rule_score < f.model_veto_max_rule
+        and fused.model_p < f.model_veto_p
+    ):
+        verdict = Verdict.ALLOW
     return verdict

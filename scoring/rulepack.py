@@ -74,6 +74,10 @@ class FusionParams:
     # Rule evidence below this does not "support" the model: a lone weak mention ("virement", a phone
     # number) plus the model is treated like the model alone, which needs `model_only_min_p`.
     model_support_min_rule: float = 0.0
+    # The model's veto: rule evidence below `model_veto_max_rule` does not flag when the model is sure the
+    # text is honest (p below `model_veto_p`). 0 / 0 turns it off.
+    model_veto_max_rule: float = 0.0
+    model_veto_p: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +207,10 @@ def parse_rulepack(content: str) -> RulePack:
             if "model_support_min_rule" in fusion_t
             else 0.0
         ),
+        model_veto_max_rule=(
+            _number(fusion_t, "model_veto_max_rule", "fusion") if "model_veto_max_rule" in fusion_t else 0.0
+        ),
+        model_veto_p=_number(fusion_t, "model_veto_p", "fusion") if "model_veto_p" in fusion_t else 0.0,
     )
     ctx_t = _table(data, "context")
     context = ContextParams(

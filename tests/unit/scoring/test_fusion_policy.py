@@ -89,3 +89,28 @@ def test_sender_context_adjusts_the_score_not_the_reasons() -> None:
     assert fuse(reasons, None, PACK.fusion, new).score > base > fuse(reasons, None, PACK.fusion, pro).score
     assert fuse([], None, PACK.fusion, new).score == 0.0
     assert context_factor(Sender(is_pro=True), PACK.context, siret_valid=False) == 1.0
+
+
+def test_the_model_vetoes_moderate_rule_evidence_only() -> None:
+    f = PACK.fusion
+    assert 0 < f.model_veto_p < 0.5 and 0 < f.model_veto_max_rule <= 1
+    moderate = [reason("payment.bank_transfer_only", Category.EXTERNAL_PAYMENT, 0.55)]
+    strong = [reason("ato.code_request", Category.ACCOUNT_TAKEOVER, 0.85)]
+    sure_honest, unsure = f.model_veto_p / 2, f.model_veto_p * 2
+    # Moderate evidence that flags on its own is allowed when the model is sure the text is honest...
+    assert decide(fuse(moderate, None, f), Kind.MESSAGE, PACK) is Verdict.WARN
+    assert decide(fuse(moderate, sure_honest, f), Kind.MESSAGE, PACK) is Verdict.ALLOW
+    # ... not when the model merely doubts, nor when the evidence is strong.
+    assert decide(fuse(moderate, unsure, f), Kind.MESSAGE, PACK) is Verdict.WARN
+    assert decide(fuse(strong, sure_honest, f), Kind.MESSAGE, PACK) is not Verdict.ALLOW
+    # Off (0 / 0): the same moderate evidence flags whatever the model says.
+    off = dataclasses.replace(PACK, fusion=dataclasses.replace(f, model_veto_max_rule=0.0, model_veto_p=0.0))
+    assert decide(fuse(moderate, sure_honest, off.fusion), Kind.MESSAGE, off) is Verdict.WARN
+
+
+def test_signals_the_model_cannot_see_are_never_vetoed() -> None:
+    f = PACK.fusion
+    campaign = [reason("signal.campaign", Category.CAMPAIGN, 0.5)]
+    fused = fuse(campaign, f.model_veto_p / 2, f)
+    assert decide(fused, Kind.MESSAGE, PACK) is Verdict.ALLOW
+    assert decide(fused, Kind.MESSAGE, PACK, vetoable=False) is Verdict.WARN
