@@ -193,7 +193,7 @@ HONEST = [
     "Le vélo est un lot que j'ai gagné à la tombola du club, jamais servi, appelez-moi si intéressé",
     # The pickup code shown at the counter; the bank's SMS about a wallet quoted by its target.
     "Au relais, montrez le code de retrait au commerçant avec votre pièce d'identité",
-    'C\'est écrit "code pour ajouter votre carte à Apple Pay", c\'est bizarre non ?',
+    "C'est écrit \"code pour ajouter votre carte à Apple Pay\", c'est bizarre non ?",
     # The platform's own "confirm receipt" step.
     "Je viens de récupérer la lampe au relais, elle est parfaite. Je valide la réception, vous allez "
     "recevoir l'argent",
