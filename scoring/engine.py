@@ -63,6 +63,10 @@ class Scorer:
         analyzer: Any | None = None,
         brands_version: str | None = None,
     ) -> None:
+        if pack.fusion.url_model_min_p is None:
+            # "model": the URL model's own operating threshold (no URL model: its reason never appears).
+            own = float(url_model.threshold) if url_model is not None else 1.0
+            pack = dataclasses.replace(pack, fusion=dataclasses.replace(pack.fusion, url_model_min_p=own))
         self.pack = pack
         self.analyzer = analyzer
         self.text_model = text_model

@@ -68,7 +68,9 @@ class FusionParams:
     model_only_cap: float
     model_only_min_p: float
     hold_min_rule_score: float
-    url_model_min_p: float
+    # None = the loaded URL model's own operating threshold (url_model.json "threshold"), resolved by the
+    # Scorer, so that a retrained model never needs this number changed by hand (TOML: "model").
+    url_model_min_p: float | None
     url_model_weight: float
     domain_signal_scale: float
     # Rule evidence below this does not "support" the model: a lone weak mention ("virement", a phone
@@ -199,7 +201,11 @@ def parse_rulepack(content: str) -> RulePack:
         model_only_cap=_number(fusion_t, "model_only_cap", "fusion"),
         model_only_min_p=_number(fusion_t, "model_only_min_p", "fusion"),
         hold_min_rule_score=_number(fusion_t, "hold_min_rule_score", "fusion"),
-        url_model_min_p=_number(fusion_t, "url_model_min_p", "fusion"),
+        url_model_min_p=(
+            None
+            if fusion_t.get("url_model_min_p") == "model"
+            else _number(fusion_t, "url_model_min_p", "fusion")
+        ),
         url_model_weight=_number(fusion_t, "url_model_weight", "fusion"),
         domain_signal_scale=_number(fusion_t, "domain_signal_scale", "fusion", 0.0, 2.0),
         model_support_min_rule=(

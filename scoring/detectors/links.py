@@ -96,7 +96,7 @@ def link_reasons(ctx: FieldContext) -> list[Reason]:
         shortened = any(sig.code == "url.shortener" for sig in signals)
         if (
             p is not None
-            and p >= fusion.url_model_min_p
+            and p >= (fusion.url_model_min_p if fusion.url_model_min_p is not None else 1.0)
             and not shortened
             and not ctx.links.is_allowed(url.value)
         ):

@@ -50,6 +50,7 @@ def test_version_is_declared_version_plus_content_hash() -> None:
         ("[masks]\n", '[masks]\nnot_a_lexicon = ["self_give"]\n', "masks.not_a_lexicon"),
         ("\nmodel_weight = ", '\nmodel_weight = "high"\nunused = ', "fusion.model_weight"),
         ("window = 60\nnegatable = true", "window = 60\nnegatable = true\ncolour = 1", "unknown key"),
+        ('url_model_min_p = "model"', 'url_model_min_p = "auto"', "fusion.url_model_min_p"),
     ],
 )
 def test_invalid_pack_names_the_bad_key(old: str, new: str, message: str) -> None:
@@ -61,3 +62,15 @@ def test_invalid_pack_names_the_bad_key(old: str, new: str, message: str) -> Non
 def test_invalid_toml_is_a_rulepack_error() -> None:
     with pytest.raises(RulePackError, match="invalid TOML"):
         parse_rulepack("version = ")
+
+
+def test_url_model_min_p_follows_the_loaded_url_model_unless_a_number_is_given() -> None:
+    from scoring.engine import Scorer
+    from scoring.model import UrlModel
+
+    assert load_rulepack().fusion.url_model_min_p is None  # the shipped pack says "model"
+    url_model = UrlModel.load()
+    assert Scorer(load_rulepack(), url_model=url_model).pack.fusion.url_model_min_p == url_model.threshold
+    assert Scorer(load_rulepack()).pack.fusion.url_model_min_p == 1.0  # no URL model, no URL-model reason
+    fixed = parse_rulepack(CONTENT.replace('url_model_min_p = "model"', "url_model_min_p = 0.8", 1))
+    assert Scorer(fixed, url_model=url_model).pack.fusion.url_model_min_p == 0.8
