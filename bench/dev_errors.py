@@ -22,24 +22,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.cli.scoring_commands import corpus_rows  # noqa: E402
+from api.cli.scoring_commands import corpus_input, corpus_rows  # noqa: E402
 from scoring.engine import Scorer  # noqa: E402
 from scoring.evaluation import holdout_half  # noqa: E402
-from scoring.types import Kind, ScoreInput, ScoreResult, Verdict  # noqa: E402
+from scoring.types import ScoreResult, Verdict  # noqa: E402
 
 
 def _score(scorer: Scorer, rows: Sequence[dict[str, Any]]) -> list[ScoreResult]:
-    inputs = [
-        ScoreInput(
-            id=str(r["id"]),
-            kind=Kind.LISTING if r.get("kind") == "listing" else Kind.MESSAGE,
-            text=str(r["text"]),
-            title=r.get("title") if r.get("kind") == "listing" else None,
-            price=r.get("price"),
-            lang=r.get("lang"),
-        )
-        for r in rows
-    ]
+    inputs = [corpus_input(r) for r in rows]
     out: list[ScoreResult] = []
     for start in range(0, len(inputs), 512):
         out += scorer.score_many(inputs[start : start + 512])

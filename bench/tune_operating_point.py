@@ -22,14 +22,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.cli.scoring_commands import DEFAULT_PUBLIC_DATA, corpus_rows, public_file, read_jsonl  # noqa: E402
+from api.cli.scoring_commands import (  # noqa: E402
+    DEFAULT_PUBLIC_DATA,
+    corpus_input,
+    corpus_rows,
+    public_file,
+    read_jsonl,
+)
 from scoring import operating_point as op  # noqa: E402
 from scoring import training  # noqa: E402
 from scoring.engine import Scorer  # noqa: E402
 from scoring.lookalike import DomainAnalyzer  # noqa: E402
 from scoring.model import UrlModel  # noqa: E402
 from scoring.rulepack import load_rulepack  # noqa: E402
-from scoring.types import Kind, ScoreInput  # noqa: E402
+from scoring.types import Kind  # noqa: E402
 
 
 def main() -> None:
@@ -65,16 +71,7 @@ def main() -> None:
 
     pack = load_rulepack()
     scorer = Scorer(pack, url_model=UrlModel.load(), analyzer=DomainAnalyzer.default())
-    inputs = [
-        ScoreInput(
-            id=str(r["id"]),
-            kind=Kind.LISTING if r.get("kind") == "listing" else Kind.MESSAGE,
-            text=str(r["text"]),
-            title=r.get("title") if r.get("kind") == "listing" else None,
-            lang=r.get("lang"),
-        )
-        for r in rows
-    ]
+    inputs = [corpus_input(r) for r in rows]
     labels = [1 if r["label"] == "scam" else 0 for r in rows]
     samples = op.build_samples(scorer, inputs, labels, probs)
     current = op.Setting(

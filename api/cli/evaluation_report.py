@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.cli.scoring_commands import corpus_rows, public_file, read_jsonl
+from api.cli.scoring_commands import corpus_input, corpus_rows, public_file, read_jsonl
 from scoring import evaluation as ev
 from scoring.baseline import Baseline, baseline_input
 from scoring.model import UrlModel
@@ -58,18 +58,10 @@ def _flagged(result: ScoreResult) -> bool:
 
 
 def _content_item(row: dict[str, Any], source: str, label: int) -> Item:
-    kind = Kind.LISTING if row.get("kind") == "listing" else Kind.MESSAGE
-    title = row.get("title") if kind is Kind.LISTING else None
+    item = corpus_input(row)
     return Item(
-        ScoreInput(
-            id=str(row["id"]),
-            kind=kind,
-            text=str(row["text"]),
-            title=title,
-            price=row.get("price"),
-            lang=row.get("lang"),
-        ),
-        baseline_input(str(row["text"]), title),
+        item,
+        baseline_input(item.text, item.title),
         label,
         source,
         row.get("lang"),

@@ -51,6 +51,21 @@ def corpus_rows(directory: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def corpus_input(row: dict[str, Any]) -> Any:
+    """The `ScoreInput` of a corpus row, as the API would receive it (a listing keeps its title and price)."""
+    from scoring.types import Kind, ScoreInput
+
+    kind = Kind.LISTING if row.get("kind") == "listing" else Kind.MESSAGE
+    return ScoreInput(
+        id=str(row["id"]),
+        kind=kind,
+        text=str(row["text"]),
+        title=row.get("title") if kind is Kind.LISTING else None,
+        price=row.get("price"),
+        lang=row.get("lang"),
+    )
+
+
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
