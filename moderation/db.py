@@ -99,26 +99,26 @@ def check_database(engine: Engine) -> None:
 # --- throw-away PostgreSQL schemas (tests, benchmarks, load and chaos stacks) -----------------------
 
 
-def create_schema(server_url: str, prefix: str) -> str:
-    """Create an empty schema with a random name starting with `prefix` on `server_url`; returns its name."""
-    schema = f"{prefix}_{secrets.token_hex(6)}"
+def _admin(server_url: str, statement: str) -> None:
+    """Run one DDL statement on a short-lived engine of its own (no pool left behind)."""
     admin = create_engine(server_url)
     try:
         with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(text(statement))
     finally:
         admin.dispose()
+
+
+def create_schema(server_url: str, prefix: str) -> str:
+    """Create an empty schema with a random name starting with `prefix` on `server_url`; returns its name."""
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    _admin(server_url, f'CREATE SCHEMA "{schema}"')
     return schema
 
 
 def drop_schema(server_url: str, schema: str) -> None:
     """Drop `schema` and everything in it (no error when it is already gone)."""
-    admin = create_engine(server_url)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
+    _admin(server_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def schema_url(server_url: str, schema: str, **query: str) -> str:
