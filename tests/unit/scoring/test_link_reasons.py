@@ -1,4 +1,4 @@
-"""Non-ASCII letters count as a homograph only in a link's host, never in its path."""
+"""Link reasons: homographs only in the host, no host-model verdict on a shortener, user-info links."""
 
 from __future__ import annotations
 
