@@ -62,7 +62,9 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _URL = re.compile(
     r"(?<![\w@.-])(?:https?://[^\s<>\"'`]+"
     r"|www\.[^\s<>\"'`]+"
-    rf"|(?:{_LABEL}\.)+[a-z]{{2,24}}(?![\w@-])(?:[/?#][^\s<>\"'`]*)?)"
+    rf"|(?:{_LABEL}\.)+[a-z]{{2,24}}(?![\w@-])(?:[/?#][^\s<>\"'`]*)?"
+    # A raw IPv4 host written without a scheme counts as a link only with a path ("185.7.4.20/pay").
+    r"|(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?::\d{2,5})?/[^\s<>\"'`]+)"
 )
 _EMAIL = re.compile(rf"(?<![\w.+-])[a-z0-9][a-z0-9._%+-]{{0,63}}@(?:{_LABEL}\.)+[a-z]{{2,24}}(?![\w-])")
 # "jean.dupont@gmail" without its TLD: only for hosts everyone knows.
@@ -197,6 +199,9 @@ _TLD_SET = frozenset(
 )
 
 
+_IPV4_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$")
+
+
 def _clean_url(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1] in _TRAILING:
         end -= 1
@@ -210,7 +215,14 @@ def _urls(norm: Normalized) -> Iterator[tuple[int, int, str]]:
         url = text[s:e]
         if not url.startswith(("http://", "https://", "www.")):
             host = url.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-            if host.rsplit(".", 1)[-1] not in _TLD_SET:
+            if _IPV4_HOST.match(host):
+                if re.search(r"[a-z]", url[len(host) :]):  # "1.2.3.4/5" is a version, not a page
+                    yield s, e, url
+                continue
+            tld = host.rsplit(".", 1)[-1]
+            # Another short TLD counts when a path follows: shorteners live on them ("rb.gy/x", "is.gd/y").
+            path = url[len(host) :]
+            if tld not in _TLD_SET and not (len(tld) == 2 and len(path) >= 3 and path[0] == "/"):
                 continue
             # A bare "1.5" or "v2.0" is not a link; a domain needs a letter in its registrable label.
             if not re.search(r"[a-z]", host.rsplit(".", 1)[0]):

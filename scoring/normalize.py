@@ -396,10 +396,13 @@ def _number_words(text: str) -> Iterator[Edit]:
 _LEET: dict[str, tuple[str, ...]] = {
     "0": ("o",), "1": ("i", "l"), "3": ("e",), "4": ("a",), "5": ("s",), "7": ("t",),
     "8": ("b",), "9": ("g",), "@": ("a",), "$": ("s",), "!": ("i",), "|": ("l", "i"),
+    "€": ("e",), "†": ("t",),  # "vir€ment", "wha†sapp"
 }  # fmt: skip
 # Tokens mixing letters with leet symbols; the lookbehind anchors each attempt at a token start,
 # so the lookaheads scan every token a constant number of times.
-_LEET_TOKEN = re.compile(r"(?<![\w@$!|])(?=[\w@$!|]*[0-9@$!|])(?=[\w@$!|]*[a-z])[\w@$!|]{3,24}(?![\w@$!|])")
+_LEET_TOKEN = re.compile(
+    r"(?<![\w@$!|€†])(?=[\w@$!|€†]*[0-9@$!|€†])(?=[\w@$!|€†]*[a-z])[\w@$!|€†]{3,24}(?![\w@$!|€†])"
+)
 
 
 @functools.cache
@@ -418,7 +421,7 @@ def _leet_candidates(token: str, limit: int = 16) -> Iterator[str]:
     yield from produced
 
 
-_LEET_HINT = re.compile(r"[a-z][0-9@$!|]|[0-9@$!|][a-z]")
+_LEET_HINT = re.compile(r"[a-z][0-9@$!|€†]|[0-9@$!|€†][a-z]")
 
 
 def _leetspeak(text: str) -> Iterator[Edit]:

@@ -120,8 +120,11 @@ def _unmasked(spans: list[Hit], masking: list[Hit]) -> list[Hit]:
 # A sentence ends at . ! ? or a newline followed by a space/end (so "x.com" or "99.90" do not split).
 _SENTENCE_BREAK = re.compile(r"[.!?](?=\s|$)|\n")
 # A negation governs its own clause only: "je ne passe pas par le site, virement seulement" denies the
-# site, not the transfer. Clauses end at , ; : followed by a space, and before "mais"/"but"/"par contre".
-_CLAUSE_BREAK = re.compile(r"[.!?,;:](?=\s|$)|\n|\s(?=(?:mais|but|par contre|sauf)\s)")
+# site, not the transfer. Clauses end at , ; : followed by a space, before "mais"/"but"/"par contre", and at
+# an emoji, which chat writers use as punctuation ("je suis pas un fake 😂 envoie moi ta carte").
+_CLAUSE_BREAK = re.compile(
+    r"[.!?,;:](?=\s|$)|\n|\s(?=(?:mais|but|par contre|sauf)\s)|[\u2600-\u27bf\U0001f300-\U0001faff]"
+)
 
 
 def build_context(

@@ -7,7 +7,8 @@ the first hit closely in the same clause ("je ne donne jamais mes codes") or tou
 pas entre amis"), no reported-speech marker
 (`hearsay`: "on m'a envoyé un lien qui ...", "someone asked me to ...") precedes it anywhere in the
 same sentence, and the field does not ask whether such a thing is legitimate (`legit_question`: "c'est
-normal ?", "is this you?") -- a victim asking is not a scammer asking.
+normal ?", "is this you?") and does not refuse it after naming it (`refusal`: "Transcash ? non merci")
+-- a victim asking is not a scammer asking.
 Each fired rule gives one reason spanning its hits in the ORIGINAL text. Cost: only the rules whose
 groups all have hits in the field are evaluated (`RuleIndex`: a field meets a few of the pack's ~90
 rules), then one bisect per hit of the rule's rarest group.
@@ -45,8 +46,11 @@ def _nearest(spans: list[Hit], anchor: Hit, taken: list[Hit]) -> Hit | None:
 
 
 def _reported(ctx: FieldContext, first_start: int) -> bool:
-    """A legitimacy question anywhere in the field, or reported speech earlier in the same sentence."""
+    """A legitimacy question anywhere in the field, a refusal after the rule's first hit, or reported
+    speech earlier in the same sentence."""
     if ctx.hits.get("legit_question"):
+        return True
+    if any(start > first_start for start, _ in ctx.hits.get("refusal", ())):
         return True
     hearsay = ctx.hits.get("hearsay")
     if not hearsay:

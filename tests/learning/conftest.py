@@ -40,7 +40,7 @@ def write_candidate_rules(path: Path) -> Path:
     """The shipped rule pack plus one rule: the phrase CANDIDATE_PHRASE is an advance-fee scam
     (weight 0.95: alone it makes a hold), under its own version. Everything else is unchanged."""
     source = (Path(__file__).resolve().parents[2] / "scoring" / "rules" / "default.toml").read_text()
-    source = source.replace('version = "2025.3"', 'version = "2025.3-candidate"', 1)
+    source = source.replace('version = "2025.4"', 'version = "2025.4-candidate"', 1)
     source = source.replace("[lexicon]\n", f'[lexicon]\ncandidate_phrase = ["{CANDIDATE_PHRASE}"]\n', 1)
     source += (
         '\n[[rule]]\ncode = "test.candidate_phrase"\ncategory = "advance_fee"\nweight = 0.95\n'

@@ -129,7 +129,7 @@ def test_rule_change_gives_the_expected_transitions(
     assert c.candidate_vs_labels.recall == 1.0 and c.candidate_vs_labels.false_positive_rate == 0.5
     # Stored verdicts came from the same active scorer: no drift.
     assert report.drift.total == 6 and report.drift.changed == 0 and report.unassessed == 0
-    assert report.candidate_versions[0].startswith("2025.3-candidate+")
+    assert report.candidate_versions[0].startswith("2025.4-candidate+")
     # Examples: the changed items, with personal data masked.
     assert {e.external_id for e in report.examples} == {"m-phrase-scam", "m-phrase-honest", "l-phrase"}
     example = next(e for e in report.examples if e.external_id == "m-phrase-scam")

@@ -97,7 +97,7 @@ def test_shadow_rows_recorded_for_live_traffic_and_never_acting(
     assert active[changed.submission_id].verdict == "allow"
     row = shadow[changed.submission_id]
     assert (row.active_verdict, row.verdict, row.categories) == ("allow", "hold", ["advance_fee"])
-    assert row.candidate_name == "cand-1" and row.rules_version.startswith("2025.3-candidate+")
+    assert row.candidate_name == "cand-1" and row.rules_version.startswith("2025.4-candidate+")
     assert row.active_score == pytest.approx(active[changed.submission_id].score)
     # Where the packs agree, the shadow row repeats the active verdict.
     for outcome in (benign, scam):
@@ -182,6 +182,6 @@ def test_default_candidate_name_names_its_versions(
 ) -> None:
     wrapped = wrap_for_shadow(dataclasses.replace(settings, shadow_rules_path=str(candidate_rules)), scorer)  # type: ignore[arg-type]
     assert isinstance(wrapped, ShadowScorer)
-    assert wrapped.name.startswith("rules=2025.3-candidate+") and ";model=" in wrapped.name
+    assert wrapped.name.startswith("rules=2025.4-candidate+") and ";model=" in wrapped.name
     # Callers that read the scorer's versions see the active ones.
     assert wrapped.rules_version == scorer.rules_version  # type: ignore[attr-defined]

@@ -50,6 +50,32 @@ POSITIVES = [
     ),
     (Category.ACCOUNT_TAKEOVER, "Text me the code you just got to confirm you are real"),
     (Category.ACCOUNT_TAKEOVER, "What's your card number? My bank needs it to pay you"),
+    # Families added after the fr9/fr10 voices (cross-border apps, stories between request and object).
+    (Category.EXTERNAL_PAYMENT, "Payez avec TWINT et je vous envoie le contrat et les clés par DHL"),
+    (
+        Category.ACCOUNT_TAKEOVER,
+        "mon appli bancaire demande le numéro de ta carte pour t'ajouter en bénéficiaire, "
+        "tu peux me le donner ?",
+    ),
+    (Category.ACCOUNT_TAKEOVER, "je suis pas un fake 😂 envoie moi une photo de ta carte avec ton nom"),
+    (Category.ACCOUNT_TAKEOVER, "Votre banque va appeler, il faudra lui donner le code qu'il vous envoie"),
+    (Category.ACCOUNT_TAKEOVER, "tu me le passes le code de vérif ?"),
+    (
+        Category.OVERPAYMENT,
+        "Je vous envoie un chèque de 4 800€ pour le camion à 3 900, "
+        "la différence vous la donnez au chauffeur",
+    ),
+    (
+        Category.FAKE_SECURE_PAYMENT,
+        "j'ai généré un QR code de réception, tu le scannes avec ton appli bancaire et tu confirmes les 300e",
+    ),
+    (Category.EXTERNAL_PAYMENT, "merci de verser le loyer sur le compte suivant : LT52 3250 0123 7712 0988"),
+    (
+        Category.ACCOUNT_TAKEOVER,
+        "connectez-vous à votre banque via ce portail sécurisé verif-solva-acheteur.com",
+    ),
+    (Category.OFF_PLATFORM, "dispo ? reponds sur tg @mk_cards stp"),
+    (Category.EXTERNAL_PAYMENT, "la friteuse est dispo mais je ne fais que par mandat cash"),
 ]
 
 
@@ -103,6 +129,10 @@ HARD_NEGATIVES = [
     "Pour la visite, appelez-moi au 06 45 12 78 90 après 18h.",
     "My email for the invoice: anna.martin@example.org, but let's keep chatting here.",
     "J'ai le QR code de La Poste, je dépose le colis demain au bureau de poste.",
+    # "saisie" of data is not a seizure; "entre" is "between", not "type in".
+    "Félicitations, vous êtes retenue pour le poste de saisie de données, le contrat suit par courrier.",
+    "Les échanges se font en boutique, paiement CB ou espèces à la caisse, pas de virements entre inconnus.",
+    "J'ai reçu un SMS 'bpost : frais de douane 2,99 € à régler', c'est normal ou pas du tout ?",
 ]
 
 
@@ -122,3 +152,29 @@ def test_listing_title_reasons_point_into_the_title(rules_scorer: Scorer) -> Non
     for r in titled:
         assert r.span is not None
         assert item.title is not None and item.title[r.span[0] : r.span[1]] == r.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PayPal entre amis ? non merci, je préfère en main propre",
+        "Western Union? No thanks, cash when I pick it up.",
+        "Il me demande un coupon Transcash, c'est louche",
+    ],
+)
+def test_a_refusal_after_the_mechanism_cancels_it(rules_scorer: Scorer, text: str) -> None:
+    result = rules_scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert result.verdict is Verdict.ALLOW, [(r.code, r.evidence) for r in result.reasons]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Non merci pour la remise en main propre, je paie uniquement par PayPal entre amis",
+        "No thanks to the meeting, send me the code you got by SMS and I'll pay",
+    ],
+)
+def test_a_refusal_written_before_the_mechanism_does_not_cancel_it(rules_scorer: Scorer, text: str) -> None:
+    # A scammer's own "non merci" (to a hand-over) must not excuse the request that follows it.
+    result = rules_scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert result.verdict is not Verdict.ALLOW, [(r.code, r.evidence) for r in result.reasons]

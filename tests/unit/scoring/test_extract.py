@@ -22,6 +22,14 @@ CASES = [
     ("url", "lien: bit.ly/x3Yz.", "bit.ly/x3yz", "bit.ly/x3Yz"),
     ("url", "OCR: http //x.com/a", "http://x.com/a", "http //x.com/a"),
     ("url", "defanged hxxps://evil[.]net/p", "https://evil.net/p", "hxxps://evil[.]net/p"),
+    # Scheme-less: a shortener on a rarer two-letter TLD, and a raw IPv4 host with a path.
+    ("url", "Régularisez : rb.gy/urssaf-vig", "rb.gy/urssaf-vig", "rb.gy/urssaf-vig"),
+    (
+        "url",
+        "lien : 185.73.41.208/luxesafe/pay?id=7761",
+        "185.73.41.208/luxesafe/pay?id=7761",
+        "185.73.41.208/luxesafe/pay?id=7761",
+    ),
     ("email", "mail jean arobase gmail point com svp", "jean@gmail.com", "jean arobase gmail point com"),
     ("email", "Écrivez à Jean.Dupont@hotmail.fr.", "jean.dupont@hotmail.fr", "Jean.Dupont@hotmail.fr"),
     ("phone", "Appelez le 06 12 34 56 78 !", "+33612345678", "06 12 34 56 78"),
@@ -79,6 +87,7 @@ def test_entity_value_and_span(kind: str, raw: str, value: str, original: str) -
     ("kind", "raw"),
     [
         ("url", "ok.merci, m.dupont et v2.0 ou 1.5"),
+        ("url", "version 1.2.3.4/5, rdv le 12.03.2024/15h et M.Dupont/Mme"),
         ("phone", "commande 1234 5678 du 12/05"),
         ("iban", "FR76 1111 2222 3333 4444 5555 000"),  # checksum fails
         ("siret", "12345678901234"),  # Luhn fails

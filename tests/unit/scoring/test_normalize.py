@@ -30,6 +30,7 @@ OBFUSCATIONS = [
     ("letter o for zero", "O6 18 3O 72 42", "06 18 30 72 42"),
     ("leetspeak", "p4yp4l et wh4ts4pp", "paypal et whatsapp"),
     ("leet at", "telegr@m", "telegram"),
+    ("leet symbols", "wha†sapp et vir€ment", "whatsapp et virement"),
     ("accents", "Sécurisé Élégant", "securise elegant"),
     ("typographic apostrophe", "m’envoyer", "m'envoyer"),
     ("whitespace runs", "a  b\t\tc\n\n d", "a b c\nd"),
