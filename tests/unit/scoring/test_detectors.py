@@ -76,6 +76,16 @@ POSITIVES = [
     ),
     (Category.OFF_PLATFORM, "dispo ? reponds sur tg @mk_cards stp"),
     (Category.EXTERNAL_PAYMENT, "la friteuse est dispo mais je ne fais que par mandat cash"),
+    # After the fr8 voice: threats are not denials, misspelt refunds, a platform login on a chosen page.
+    (Category.EXTERNAL_PAYMENT, "si vous n'envoyez pas le code Transcash avant 20h je le donne au suivant"),
+    (
+        Category.OVERPAYMENT,
+        "j'ai envoyé le chèque de banque au lieu de 7400, tu me rend les 1100 par virement",
+    ),
+    (
+        Category.ACCOUNT_TAKEOVER,
+        "vérifie ici : verif-cadre-scooter.com, il faut juste se connecter avec son compte",
+    ),
 ]
 
 
@@ -133,6 +143,9 @@ HARD_NEGATIVES = [
     "Félicitations, vous êtes retenue pour le poste de saisie de données, le contrat suit par courrier.",
     "Les échanges se font en boutique, paiement CB ou espèces à la caisse, pas de virements entre inconnus.",
     "J'ai reçu un SMS 'bpost : frais de douane 2,99 € à régler', c'est normal ou pas du tout ?",
+    "Un \"compte de sécurité\", ça n'existe pas, j'appelle mon agence.",
+    "je lui dis de ne rien accepter, c'est le schéma du chèque en trop",
+    "Ok je te fais un acompte de 100 par Lydia pour le bloquer si tu veux ?",
 ]
 
 
