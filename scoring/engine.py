@@ -219,7 +219,8 @@ class Scorer:
             denied=self._denied(ctxs, model_p),
         )
         signalled = signal is not None and (bool(signal.reasons) or scripted is not None)
-        verdict = decide(fused, item.kind, self.pack, vetoable=not signalled)
+        asked = any(ctx.hits.get("legit_question") for ctx in ctxs)
+        verdict = decide(fused, item.kind, self.pack, vetoable=not signalled, asked=asked)
         if verdict is not Verdict.ALLOW and not any(r.span is not None for r in reasons):
             anchor = self._model_reason(ctxs, model_p or 0.0)
             if anchor is None:

@@ -73,6 +73,7 @@ class FusionSample:
     label: int  # 1 = scam
     lang: str | None = None
     denied: bool = False  # the text talks about a scam mechanism while denying/reporting it
+    asked: bool = False  # the text asks whether something is legitimate (policy.decide)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +106,15 @@ def build_samples(
     samples = []
     for item, result, label, p in zip(inputs, results, labels, probabilities, strict=True):
         fields = [("text", item.text)] + ([("title", item.title)] if item.title else [])
-        is_denied = any(
-            denied(build_context(name, item.kind, value, scorer.pack, scorer.matcher, scorer.links))
+        ctxs = [
+            build_context(name, item.kind, value, scorer.pack, scorer.matcher, scorer.links)
             for name, value in fields
+        ]
+        is_denied = any(denied(ctx) for ctx in ctxs)
+        asked = any(ctx.hits.get("legit_question") for ctx in ctxs)
+        samples.append(
+            FusionSample(result.reasons, float(p), item.kind, int(label), item.lang, is_denied, asked)
         )
-        samples.append(FusionSample(result.reasons, float(p), item.kind, int(label), item.lang, is_denied))
     return samples
 
 
@@ -131,7 +136,7 @@ def apply_setting(pack: RulePack, setting: Setting) -> RulePack:
 def flagged(sample: FusionSample, pack: RulePack) -> bool:
     """Whether fusion + policy under `pack` give this sample a verdict other than allow."""
     fused = fuse(sample.reasons, sample.model_p, pack.fusion, denied=sample.denied)
-    return decide(fused, sample.kind, pack) is not Verdict.ALLOW
+    return decide(fused, sample.kind, pack, asked=sample.asked) is not Verdict.ALLOW
 
 
 def _rates(samples: Sequence[FusionSample], flags: Sequence[bool]) -> tuple[float | None, float | None]:

@@ -9,6 +9,11 @@ honest (p < `model_veto_p`) is allowed. The honest hard negatives that trip phra
 régler l'acompte par virement ?") are exactly where the model has seen thousands of honest neighbours;
 strong mechanisms (a code request, a look-alike domain) weigh more than the bar and are never vetoed.
 The score is left as fused: the veto is a decision, and the reasons stay on record.
+A fourth one (`asked_allows`) allows a message that asks whether something is legitimate ("J'ai reçu ce
+SMS : « ... paiement-lbc.com ... » c'est vous ?"): the asker is the target quoting a scam, and quoted
+links, codes and payment words are all the evidence there is. A scammer could dress a message up as such a
+question; the signals the text cannot fake (a campaign of identical messages, the sender's or the
+conversation's history) still flag it, because neither this guard nor the veto applies when they are present.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from scoring.types import Kind, Verdict
 _EPSILON = 1e-9
 
 
-def decide(fused: Fused, kind: Kind, pack: RulePack, vetoable: bool = True) -> Verdict:
+def decide(
+    fused: Fused, kind: Kind, pack: RulePack, vetoable: bool = True, asked: bool = False
+) -> Verdict:
     """The verdict for `fused` under the pack's thresholds for `kind`.
 
     `vetoable=False` when the evidence includes signals the text model cannot see (a campaign, the
     sender's or the conversation's history): the model's opinion of the words says nothing about them.
+    `asked`: the message's text asks whether something is legitimate (the `legit_question` lexicon).
     """
     t = pack.thresholds[kind]
     # Noisy-OR arithmetic lands a hair below a weight equal to a threshold (0.45 -> 0.44999...); a
@@ -49,5 +57,7 @@ def decide(fused: Fused, kind: Kind, pack: RulePack, vetoable: bool = True) -> V
         and fused.rule_score < f.model_veto_max_rule
         and fused.model_p < f.model_veto_p
     ):
+        verdict = Verdict.ALLOW
+    if verdict is not Verdict.ALLOW and asked and vetoable and f.asked_allows and kind is Kind.MESSAGE:
         verdict = Verdict.ALLOW
     return verdict

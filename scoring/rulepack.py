@@ -80,6 +80,9 @@ class FusionParams:
     # text is honest (p below `model_veto_p`). 0 / 0 turns it off.
     model_veto_max_rule: float = 0.0
     model_veto_p: float = 0.0
+    # A message that asks whether something is legitimate ("c'est normal ?", "is this a scam?") is allowed on
+    # its text alone: the asker is the target quoting what she received (policy.decide).
+    asked_allows: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,13 @@ class RulePack:
     # `[masks]`: lexicon -> lexicons whose hits cancel its overlapping hits (a first-person "je vous
     # donne le code" masks the "donne le" that would otherwise read as a request).
     masks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _flag(table: Mapping[str, Any], key: str, where: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise RulePackError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
 
 
 def _number(table: Mapping[str, Any], key: str, where: str, lo: float = 0.0, hi: float = 1.0) -> float:
@@ -217,6 +227,7 @@ def parse_rulepack(content: str) -> RulePack:
             _number(fusion_t, "model_veto_max_rule", "fusion") if "model_veto_max_rule" in fusion_t else 0.0
         ),
         model_veto_p=_number(fusion_t, "model_veto_p", "fusion") if "model_veto_p" in fusion_t else 0.0,
+        asked_allows=_flag(fusion_t, "asked_allows", "fusion"),
     )
     ctx_t = _table(data, "context")
     context = ContextParams(

@@ -191,3 +191,13 @@ def test_a_refusal_written_before_the_mechanism_does_not_cancel_it(rules_scorer:
     # A scammer's own "non merci" (to a hand-over) must not excuse the request that follows it.
     result = rules_scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
     assert result.verdict is not Verdict.ALLOW, [(r.code, r.evidence) for r in result.reasons]
+
+
+def test_a_quoted_scam_asked_about_is_allowed_with_its_reasons_on_record(scorer: Scorer) -> None:
+    text = (
+        'Je viens de recevoir ce SMS : "Votre paiement Leboncoin de 650€ est en attente, confirmez sur '
+        'lbc-transfert-vendeur.com sous 24h". C\'est vous ou c\'est une arnaque ?'
+    )
+    result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert result.verdict is Verdict.ALLOW
+    assert any(r.code.startswith("url.") for r in result.reasons)

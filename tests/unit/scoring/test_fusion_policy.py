@@ -114,3 +114,21 @@ def test_signals_the_model_cannot_see_are_never_vetoed() -> None:
     fused = fuse(campaign, f.model_veto_p / 2, f)
     assert decide(fused, Kind.MESSAGE, PACK) is Verdict.ALLOW
     assert decide(fused, Kind.MESSAGE, PACK, vetoable=False) is Verdict.WARN
+
+
+def test_a_legitimacy_question_is_allowed_unless_signals_are_part_of_the_evidence() -> None:
+    f = PACK.fusion
+    assert f.asked_allows
+    quoted = [
+        reason("url.spoofed_domain", Category.SPOOFED_DOMAIN, 0.7),
+        reason("securepay.receive_via_link", Category.FAKE_SECURE_PAYMENT, 0.75),
+    ]
+    fused = fuse(quoted, None, f)
+    assert decide(fused, Kind.MESSAGE, PACK) is Verdict.HOLD
+    assert decide(fused, Kind.MESSAGE, PACK, asked=True) is Verdict.ALLOW
+    # A campaign of the same "question" (or the sender's history) is not the target asking.
+    assert decide(fused, Kind.MESSAGE, PACK, vetoable=False, asked=True) is Verdict.HOLD
+    # Listings do not ask; the guard is the pack's choice.
+    assert decide(fused, Kind.LISTING, PACK, asked=True) is not Verdict.ALLOW
+    off = dataclasses.replace(PACK, fusion=dataclasses.replace(f, asked_allows=False))
+    assert decide(fused, Kind.MESSAGE, off, asked=True) is Verdict.HOLD
