@@ -189,11 +189,19 @@ def _fold_chars(text: str) -> Iterator[Edit]:
 _WS = re.compile(r"[ \t\r\f\v]*\n\s*|[ \t\r\f\v]{2,}|[\t\r\f\v]")
 
 
+# Between two lone characters ("j e   s u i s"), a wide gap is the word break of a spaced-out text: it is
+# kept two blanks wide so that stage 4 can tell it from the blanks between letters.
+_LONE_GAP = re.compile(r"(?<![^\s])\S {2,}(?=\S(?!\S))")
+
+
 def _whitespace(text: str) -> Iterator[Edit]:
     if "  " not in text and not any(c in text for c in "\n\t\r\f\v"):
         return
+    lone_gaps = {m.start() + 1 for m in _LONE_GAP.finditer(text)}
     for m in _WS.finditer(text):
         repl = "\n" if "\n" in m.group() else " "
+        if repl == " " and m.start() in lone_gaps and m.group().isspace():
+            repl = "  "
         if repl != m.group():
             yield m.start(), m.end(), repl
 
@@ -294,11 +302,24 @@ def _spaced(text: str) -> Iterator[Edit]:
         base = m.start()
         seps = [sep for sep in _SEPARATORS.finditer(run)]
         spaced_out = sum(sep.group().isspace() for sep in seps) * 2 > len(seps)
+        # "j e   s u i s": letters one blank apart, words wider apart; the wider gaps stay word breaks.
+        blank_widths = {len(sep.group()) for sep in seps if sep.group().isspace()}
+        narrow = min(blank_widths) if len(blank_widths) > 1 else None
         for sep in seps:
             # In a run spaced out by blanks, a "." or "-" standing between blanks is written punctuation
             # ("l e b o n c o i n - r e m b o u r s . c o m" is a domain): keep it, drop the blanks.
             kept = sep.group().strip() if spaced_out and sep.group().strip() in (".", "-") else ""
+            if narrow is not None and sep.group().isspace() and len(sep.group()) > narrow:
+                kept = " "
             yield base + sep.start(), base + sep.end(), kept
+
+
+def _leftover_gaps(text: str) -> Iterator[Edit]:
+    """Two-blank gaps that stage 4 did not turn into word breaks become one blank again."""
+    if "  " not in text:
+        return
+    for m in re.finditer(r" {2,}", text):
+        yield m.start(), m.end(), " "
 
 
 # --- stage 5: phone numbers written in words --------------------------------------------------------
@@ -481,6 +502,7 @@ def _sms_words(text: str) -> Iterator[Edit]:
 _STAGES: tuple[Callable[[str], Iterator[Edit]], ...] = (
     _whitespace,
     _spaced,  # before punctuation, so "j e a n (at) gmail" joins into "jean" first
+    _leftover_gaps,
     _punctuation,
     _o_for_zero,
     _number_words,

@@ -86,6 +86,19 @@ POSITIVES = [
         Category.ACCOUNT_TAKEOVER,
         "vérifie ici : verif-cadre-scooter.com, il faut juste se connecter avec son compte",
     ),
+    # After the fr11/fr12/en3 voices.
+    (Category.OFF_PLATFORM, "Mamie c moi Lucas jai changé de tel c mon nouveau num, enregistre le"),
+    (
+        Category.EXTERNAL_PAYMENT,
+        "Si vous voulez le camion c'est virement aujourd'hui, sinon j'ai d'autres demandes.",
+    ),
+    (Category.ACCOUNT_TAKEOVER, "I've just sent you a 6 digit code by text, can you read it back to me?"),
+    (Category.ACCOUNT_TAKEOVER, "Ne raccrochez pas, le code va arriver, lisez-le moi tout de suite"),
+    (Category.EXTERNAL_PAYMENT, "je te les prends toutes, mais je paie que via Cash App ou Revolut"),
+    (
+        Category.OFF_PLATFORM,
+        "j e   s u i s   i n t é r e s s é ,   é c r i v e z   m o i   s u r   W h @ t s @ p p",
+    ),
 ]
 
 
@@ -146,6 +159,8 @@ HARD_NEGATIVES = [
     "Un \"compte de sécurité\", ça n'existe pas, j'appelle mon agence.",
     "je lui dis de ne rien accepter, c'est le schéma du chèque en trop",
     "Ok je te fais un acompte de 100 par Lydia pour le bloquer si tu veux ?",
+    "Just send me the sort code and account number again and I'll transfer the refund tonight",
+    "Une caution en PCS pour une loc entre particuliers ? Non, je passe par une vraie agence.",
 ]
 
 
@@ -196,7 +211,7 @@ def test_a_refusal_written_before_the_mechanism_does_not_cancel_it(rules_scorer:
 def test_a_quoted_scam_asked_about_is_allowed_with_its_reasons_on_record(scorer: Scorer) -> None:
     text = (
         'Je viens de recevoir ce SMS : "Votre paiement Leboncoin de 650€ est en attente, confirmez sur '
-        'lbc-transfert-vendeur.com sous 24h". C\'est vous ou c\'est une arnaque ?'
+        "lbc-transfert-vendeur.com sous 24h\". C'est vous ou c'est une arnaque ?"
     )
     result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
     assert result.verdict is Verdict.ALLOW
