@@ -154,11 +154,18 @@ _PUNCT_FOLD = {
 }  # fmt: skip
 
 
+# Latin small capitals ("ᴘᴀɪᴇᴍᴇɴᴛ", from "fancy text" generators): NFKC leaves them alone and the
+# confusables table maps only a few of them.
+_SMALL_CAPS = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz", strict=True))
+
+
 @functools.lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
     """Fold one non-ASCII character to its matching form ('' for invisible characters)."""
     if ch in _PUNCT_FOLD:
         return _PUNCT_FOLD[ch]
+    if ch in _SMALL_CAPS:
+        return _SMALL_CAPS[ch]
     cat = unicodedata.category(ch)
     if cat == "Cf":  # zero-width joiners/spaces, bidi controls, soft hyphen
         return ""

@@ -86,6 +86,17 @@ POSITIVES = [
         Category.ACCOUNT_TAKEOVER,
         "vérifie ici : verif-cadre-scooter.com, il faut juste se connecter avec son compte",
     ),
+    # After the fr13 voice.
+    (
+        Category.FAKE_SECURE_PAYMENT,
+        "le paiement est en attente tant que vous n'avez pas entré votre carte pour recevoir",
+    ),
+    (
+        Category.ACCOUNT_TAKEOVER,
+        "Le plus simple c'est que vous me donniez votre identifiant et votre mot de passe",
+    ),
+    (Category.EXTERNAL_PAYMENT, "vous me l'envoyez par colis et je vous fais un virement dès réception"),
+    (Category.EXTERNAL_PAYMENT, "140 en p a y p a l a m i s, jenvoi le soir meme"),
     # After the fr11/fr12/en3 voices.
     (Category.OFF_PLATFORM, "Mamie c moi Lucas jai changé de tel c mon nouveau num, enregistre le"),
     (
@@ -161,6 +172,9 @@ HARD_NEGATIVES = [
     "Ok je te fais un acompte de 100 par Lydia pour le bloquer si tu veux ?",
     "Just send me the sort code and account number again and I'll transfer the refund tonight",
     "Une caution en PCS pour une loc entre particuliers ? Non, je passe par une vraie agence.",
+    "si tout va bien vous me donnez le code de remise et je le rentre dans mon appli",
+    "Merci pour la carte graphique, j'ai validé la transaction, vous devriez recevoir l'argent",
+    "C'est envoyé par Wero, 230 €",
 ]
 
 

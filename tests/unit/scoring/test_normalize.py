@@ -31,6 +31,13 @@ OBFUSCATIONS = [
     ("leetspeak", "p4yp4l et wh4ts4pp", "paypal et whatsapp"),
     ("leet at", "telegr@m", "telegram"),
     ("leet symbols", "wha†sapp et vir€ment", "whatsapp et virement"),
+    (
+        "leet words",
+        "b3soin du c0de à 6 ch1ffres qu3 tu v4s r3c3voir",
+        "besoin du code a 6 chiffres que tu vas recevoir",
+    ),
+    ("spaced words", "j e   s u i s   l à", "je suis la"),
+    ("small capitals", "ᴘᴀɪᴇᴍᴇɴᴛ ᴘᴀʀ ᴛʀᴀɴsᴄᴀsʜ", "paiement par transcash"),
     ("accents", "Sécurisé Élégant", "securise elegant"),
     ("typographic apostrophe", "m’envoyer", "m'envoyer"),
     ("whitespace runs", "a  b\t\tc\n\n d", "a b c\nd"),
