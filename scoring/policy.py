@@ -25,9 +25,7 @@ from scoring.types import Kind, Verdict
 _EPSILON = 1e-9
 
 
-def decide(
-    fused: Fused, kind: Kind, pack: RulePack, vetoable: bool = True, asked: bool = False
-) -> Verdict:
+def decide(fused: Fused, kind: Kind, pack: RulePack, vetoable: bool = True, asked: bool = False) -> Verdict:
     """The verdict for `fused` under the pack's thresholds for `kind`.
 
     `vetoable=False` when the evidence includes signals the text model cannot see (a campaign, the
