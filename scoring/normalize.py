@@ -173,8 +173,13 @@ def _fold_char(ch: str) -> str:
         return " "
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", ch))
     stripped = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
-    folded = stripped.casefold()
     table = _confusables()
+    # Look-alikes are mapped before case folding: a Greek capital eta is an "H" to the eye, while its
+    # lower case (eta) would read as "n" ("WΗΑΤSΑΡΡ").
+    seen = "".join(c if c.isascii() else table.get(c, c) for c in stripped)
+    if seen == "l" and stripped.isupper():  # TR39 sends capital iotas to "l"; in words they stand for "I"
+        seen = "i"
+    folded = seen.casefold()
     out = "".join(c if c.isascii() else table.get(c, c) for c in folded)
     # Keep the output stable under str.lower() so the ASCII pass below never changes its length.
     return out if out.lower() == out else out.lower()

@@ -86,6 +86,18 @@ POSITIVES = [
         Category.ACCOUNT_TAKEOVER,
         "vérifie ici : verif-cadre-scooter.com, il faut juste se connecter avec son compte",
     ),
+    # After the fr16 and en4 voices.
+    (
+        Category.EXTERNAL_PAYMENT,
+        "Si vous ne faites pas le virement ce soir je donne le chalet à l'autre famille",
+    ),
+    (Category.OFF_PLATFORM, "ΗΙ DΕΑR, ΤΗΕ RΟΟΜ ΙS FRΕΕ. WRΙΤΕ ΜΕ ΟΝ WΗΑΤSΑΡΡ +229 01 90 00 72 15"),
+    (
+        Category.FAKE_SECURE_PAYMENT,
+        "To send you money Revolut needs your card number, expiry and the 3 numbers at back",
+    ),
+    (Category.ACCOUNT_TAKEOVER, "you will get 6 numbers from a short number, send them here"),
+    (Category.EXTERNAL_PAYMENT, "Nous vous demandons un acompte de 300 € par mandat compte à compte"),
     # After the fr13 voice.
     (
         Category.FAKE_SECURE_PAYMENT,
@@ -175,6 +187,11 @@ HARD_NEGATIVES = [
     "si tout va bien vous me donnez le code de remise et je le rentre dans mon appli",
     "Merci pour la carte graphique, j'ai validé la transaction, vous devriez recevoir l'argent",
     "C'est envoyé par Wero, 230 €",
+    # Holiday rentals: a signed contract, the deposit cheque returned, a cancellation refunded.
+    "Vous me renvoyez un exemplaire signé avec un chèque d'acompte de 30 %, le solde à l'arrivée.",
+    "Pour le chèque de caution, vous nous le renvoyez par la poste ?",
+    "Je vous propose de décaler sans frais, ou je vous rembourse l'acompte, c'est un cas de force majeure.",
+    "hey I bought your bike yesterday, you forgot to tell me the code of the lock",
 ]
 
 

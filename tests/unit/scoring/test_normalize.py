@@ -38,6 +38,7 @@ OBFUSCATIONS = [
     ),
     ("spaced words", "j e   s u i s   l à", "je suis la"),
     ("small capitals", "ᴘᴀɪᴇᴍᴇɴᴛ ᴘᴀʀ ᴛʀᴀɴsᴄᴀsʜ", "paiement par transcash"),
+    ("greek capitals", "WRΙΤΕ ΜΕ ΟΝ WΗΑΤSΑΡΡ", "write me on whatsapp"),
     ("accents", "Sécurisé Élégant", "securise elegant"),
     ("typographic apostrophe", "m’envoyer", "m'envoyer"),
     ("whitespace runs", "a  b\t\tc\n\n d", "a b c\nd"),
