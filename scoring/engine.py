@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from scoring.conversation import match_script
-from scoring.detectors import FieldContext, LinkJudge, PhraseMatcher, build_context, denied, detect_field
+from scoring.detectors import (
+    FieldContext,
+    LinkJudge,
+    PhraseMatcher,
+    asks_about,
+    build_context,
+    denied,
+    detect_field,
+)
 from scoring.extract import luhn_is_valid
 from scoring.fusion import context_factor, fuse
 from scoring.normalize import normalize
@@ -219,7 +227,7 @@ class Scorer:
             denied=self._denied(ctxs, model_p),
         )
         signalled = signal is not None and (bool(signal.reasons) or scripted is not None)
-        asked = any(ctx.hits.get("legit_question") for ctx in ctxs)
+        asked = any(asks_about(ctx) for ctx in ctxs)
         verdict = decide(fused, item.kind, self.pack, vetoable=not signalled, asked=asked)
         if verdict is not Verdict.ALLOW and not any(r.span is not None for r in reasons):
             anchor = self._model_reason(ctxs, model_p or 0.0)

@@ -100,7 +100,7 @@ def build_samples(
     scorer: Any, inputs: Sequence[ScoreInput], labels: Sequence[int], probabilities: Sequence[float]
 ) -> list[FusionSample]:
     """FusionSamples from a Scorer WITHOUT text model (rules, links, URL model) and given probabilities."""
-    from scoring.detectors import build_context, denied
+    from scoring.detectors import asks_about, build_context, denied
 
     results = scorer.score_many(inputs)
     samples = []
@@ -111,7 +111,7 @@ def build_samples(
             for name, value in fields
         ]
         is_denied = any(denied(ctx) for ctx in ctxs)
-        asked = any(ctx.hits.get("legit_question") for ctx in ctxs)
+        asked = any(asks_about(ctx) for ctx in ctxs)
         samples.append(
             FusionSample(result.reasons, float(p), item.kind, int(label), item.lang, is_denied, asked)
         )

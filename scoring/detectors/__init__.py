@@ -13,7 +13,7 @@ ORIGINAL text.
 from scoring.detectors.context import FieldContext, LinkJudge, build_context
 from scoring.detectors.links import link_reasons
 from scoring.detectors.phrases import PhraseMatcher
-from scoring.detectors.rules import denied, rule_reasons
+from scoring.detectors.rules import asks_about, denied, rule_reasons
 from scoring.types import Reason
 
 
@@ -22,4 +22,12 @@ def detect_field(ctx: FieldContext) -> list[Reason]:
     return rule_reasons(ctx) + link_reasons(ctx)
 
 
-__all__ = ["FieldContext", "LinkJudge", "PhraseMatcher", "build_context", "denied", "detect_field"]
+__all__ = [
+    "FieldContext",
+    "LinkJudge",
+    "PhraseMatcher",
+    "asks_about",
+    "build_context",
+    "denied",
+    "detect_field",
+]

@@ -17,6 +17,7 @@ rules), then one bisect per hit of the rule's rarest group.
 from __future__ import annotations
 
 import bisect
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -265,3 +266,22 @@ def denied(ctx: FieldContext) -> bool:
         if match_rule(ctx, rule, honour_negation=False) is not None and match_rule(ctx, rule) is None:
             return True
     return False
+
+
+# An opening quotation after "j'ai reçu un SMS": a double quote (typographic ones are folded to it), a colon,
+# or a single quote standing after a blank (an apostrophe never does).
+_QUOTE_OPENING = re.compile(r"\"|:|\s'")
+# How far after the reception phrase the quotation may open ("J'ai reçu un SMS ce matin qui dit : ...").
+QUOTE_REACH = 80
+
+
+def asks_about(ctx: FieldContext) -> bool:
+    """Whether the field asks whether something is legitimate: a `legit_question` phrase, or a message the
+    sender received and quotes (`received_quote` then a quotation) in a text that asks something ("?")."""
+    if ctx.hits.get("legit_question"):
+        return True
+    received = ctx.hits.get("received_quote")
+    if not received or "?" not in ctx.norm.text:
+        return False
+    text = ctx.norm.text
+    return any(_QUOTE_OPENING.search(text, end, end + QUOTE_REACH) for _, end in received)

@@ -86,6 +86,9 @@ POSITIVES = [
         Category.ACCOUNT_TAKEOVER,
         "vérifie ici : verif-cadre-scooter.com, il faut juste se connecter avec son compte",
     ),
+    # After the fr14 and fr15 voices.
+    (Category.ADVANCE_FEE, "Si vous voulez le chiot il faut payer aujourd'hui, on a une liste d'attente."),
+    (Category.ACCOUNT_TAKEOVER, "c quoi le code que t'as reçu par sms ? sinon je peux pas payer"),
     # After the fr16 and en4 voices.
     (
         Category.EXTERNAL_PAYMENT,
@@ -192,6 +195,8 @@ HARD_NEGATIVES = [
     "Pour le chèque de caution, vous nous le renvoyez par la poste ?",
     "Je vous propose de décaler sans frais, ou je vous rembourse l'acompte, c'est un cas de force majeure.",
     "hey I bought your bike yesterday, you forgot to tell me the code of the lock",
+    "Chiots visibles sur rendez-vous, départ à 9 semaines avec puce I-CAD et vaccins.",
+    "Un code PCS pour un chat gratuit ? Je trouve ça bizarre, je préfère venir le chercher.",
 ]
 
 
@@ -247,3 +252,23 @@ def test_a_quoted_scam_asked_about_is_allowed_with_its_reasons_on_record(scorer:
     result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
     assert result.verdict is Verdict.ALLOW
     assert any(r.code.startswith("url.") for r in result.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'J\'ai reçu un SMS qui dit "Votre colis ne peut être livré, réglez 2,30 € : vtd-colis-suivi.info". '
+        "C'est pour toi peut-être ?",
+        "depuis hier j'ai reçu un SMS 'I-CAD : frais 4,90 € sur icad-transfert-animal.com'. Je dois payer ?",
+    ],
+)
+def test_a_received_message_quoted_with_a_question_is_allowed(scorer: Scorer, text: str) -> None:
+    result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert result.verdict is Verdict.ALLOW and result.reasons
+
+
+def test_a_quotation_without_a_question_still_flags(scorer: Scorer) -> None:
+    # "j'ai reçu" + a quotation is not enough: the asker asks.
+    text = 'J\'ai reçu la confirmation : "paiement reçu, validez sur lbc-encaissement-client.com"'
+    result = scorer.score(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))
+    assert result.verdict is not Verdict.ALLOW
