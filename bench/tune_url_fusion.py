@@ -30,7 +30,7 @@ from api.cli.scoring_commands import (
 )
 from scoring import training
 from scoring.detectors import detect_field
-from scoring.engine import Scorer
+from scoring.engine import Scorer, has_prose
 from scoring.fusion import fuse
 from scoring.model import FEATURE_SCHEMAS, UrlModel, canonical_host, count_matrix, tfidf_rows
 from scoring.policy import decide
@@ -87,9 +87,10 @@ class OofUrlModel:
         return out
 
 
-def replay(scorer: Scorer, texts: list[str]) -> list[tuple[list, float | None, bool, float, bool]]:
-    """Per row: reasons without the URL-model one, text-model p, denied, URL-model p (0 if none), and
-    whether the text has something to anchor a model-only verdict on (the Scorer allows it otherwise)."""
+def replay(scorer: Scorer, texts: list[str]) -> list[tuple[list, float | None, bool, float, bool, bool]]:
+    """Per row: reasons without the URL-model one, text-model p, denied, URL-model p (0 if none),
+    whether the text has something to anchor a model-only verdict on (the Scorer allows it otherwise),
+    and whether it has prose (engine.has_prose: a bare link holds the model alone to a higher bar)."""
     out = []
     for start in range(0, len(texts), 512):
         items = [
@@ -106,7 +107,8 @@ def replay(scorer: Scorer, texts: list[str]) -> list[tuple[list, float | None, b
             )
             kept = [r for r in reasons if r.code != "link.model_phishing"]
             anchor = scorer._model_reason(ctxs, p or 0.0) is not None
-            out.append((kept, p, scorer._denied(ctxs, p), url_p, anchor))
+            prose = any(has_prose(c) for c in ctxs)
+            out.append((kept, p, scorer._denied(ctxs, p), url_p, anchor, prose))
     return out
 
 
@@ -127,14 +129,14 @@ def flags(scorer: Scorer, rows: list, min_p: float, weight: float) -> list[bool]
 
     params = scorer.pack.fusion
     out = []
-    for kept, p, denied, url_p, anchor in rows:
+    for kept, p, denied, url_p, anchor, prose in rows:
         reasons = kept
         if url_p >= min_p:
             reasons = [
                 *kept,
                 Reason("link.model_phishing", Category.PHISHING_LINK, min(1.0, weight * url_p), "", (0, 1)),
             ]
-        fused = fuse(reasons, p, params, 1.0, denied=denied)
+        fused = fuse(reasons, p, params, 1.0, denied=denied, prose=prose)
         flagged = decide(fused, Kind.MESSAGE, scorer.pack).rank >= Verdict.WARN.rank
         # As Scorer._result: a verdict with no span in the text to show is dropped unless anchored.
         out.append(bool(flagged and (anchor or any(r.span is not None for r in reasons))))

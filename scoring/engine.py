@@ -225,6 +225,7 @@ class Scorer:
             self.pack.fusion,
             context_factor(sender, self.pack.context, siret_valid),
             denied=self._denied(ctxs, model_p),
+            prose=any(has_prose(c) for c in ctxs),
         )
         signalled = signal is not None and (bool(signal.reasons) or scripted is not None)
         asked = any(asks_about(ctx) for ctx in ctxs)
@@ -305,6 +306,25 @@ def _commonest(hits: list[tuple[int, Category]]) -> Category:
         counts[category] = counts.get(category, 0) + 1
         first[category] = min(start, first.get(category, start))
     return max(counts, key=lambda c: (counts[c], -first[c]))
+
+
+# Words (two letters or more) a field needs outside its links and e-mail addresses to count as prose. The
+# text model learnt from messages; on a bare link or host name ("paypal-secure.io") it reads a few URL words,
+# so its verdict alone needs the stricter `model_only_min_p_bare` there (fusion.fuse).
+MIN_PROSE_WORDS = 2
+_PROSE_WORD = re.compile(r"[a-z]{2,}")
+
+
+def has_prose(ctx: FieldContext) -> bool:
+    text = ctx.norm.text
+    spans = sorted(e.norm_span for e in (*ctx.entities.urls, *ctx.entities.emails))
+    words, pos = 0, 0
+    for start, end in [*spans, (len(text), len(text))]:
+        words += len(_PROSE_WORD.findall(text, pos, max(pos, start)))
+        if words >= MIN_PROSE_WORDS:
+            return True
+        pos = max(pos, end)
+    return False
 
 
 def _model_only_reason(ctx: FieldContext, span: tuple[int, int], category: Category, p: float) -> Reason:

@@ -75,11 +75,13 @@ def fuse(
     params: FusionParams,
     context_odds: float = 1.0,
     denied: bool = False,
+    prose: bool = True,
 ) -> Fused:
     """Combine reasons and the model probability (None when no model is loaded) into a score in [0, 1].
 
     `denied` (the text mentions scam mechanisms only under negation or as a report) forbids a
-    model-only score; it never lowers rule evidence.
+    model-only score; it never lowers rule evidence. `prose=False` (the text is little more than a link
+    or an address) holds a model-only score to `model_only_min_p_bare` instead of `model_only_min_p`.
     """
     by_category = category_scores(reasons)
     rule = noisy_or(by_category.values())
@@ -89,7 +91,8 @@ def fuse(
         score = noisy_or([rule, params.model_weight * model_p])
     else:
         score = rule
-        if model_p is not None and model_p >= params.model_only_min_p and not denied:
+        bar = params.model_only_min_p if prose else max(params.model_only_min_p, params.model_only_min_p_bare)
+        if model_p is not None and model_p >= bar and not denied:
             alone = min(params.model_only_cap, model_p)
             if alone > score:
                 score = alone

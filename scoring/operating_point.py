@@ -74,6 +74,7 @@ class FusionSample:
     lang: str | None = None
     denied: bool = False  # the text talks about a scam mechanism while denying/reporting it
     asked: bool = False  # the text asks whether something is legitimate (policy.decide)
+    prose: bool = True  # the text is more than a link or an address (fusion.fuse's bare-link bar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ def build_samples(
 ) -> list[FusionSample]:
     """FusionSamples from a Scorer WITHOUT text model (rules, links, URL model) and given probabilities."""
     from scoring.detectors import asks_about, build_context, denied
+    from scoring.engine import has_prose
 
     results = scorer.score_many(inputs)
     samples = []
@@ -112,8 +114,9 @@ def build_samples(
         ]
         is_denied = any(denied(ctx) for ctx in ctxs)
         asked = any(asks_about(ctx) for ctx in ctxs)
+        prose = any(has_prose(ctx) for ctx in ctxs)
         samples.append(
-            FusionSample(result.reasons, float(p), item.kind, int(label), item.lang, is_denied, asked)
+            FusionSample(result.reasons, float(p), item.kind, int(label), item.lang, is_denied, asked, prose)
         )
     return samples
 
@@ -135,7 +138,7 @@ def apply_setting(pack: RulePack, setting: Setting) -> RulePack:
 
 def flagged(sample: FusionSample, pack: RulePack) -> bool:
     """Whether fusion + policy under `pack` give this sample a verdict other than allow."""
-    fused = fuse(sample.reasons, sample.model_p, pack.fusion, denied=sample.denied)
+    fused = fuse(sample.reasons, sample.model_p, pack.fusion, denied=sample.denied, prose=sample.prose)
     return decide(fused, sample.kind, pack, asked=sample.asked) is not Verdict.ALLOW
 
 

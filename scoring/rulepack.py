@@ -83,6 +83,8 @@ class FusionParams:
     # A message that asks whether something is legitimate ("c'est normal ?", "is this a scam?") is allowed on
     # its text alone: the asker is the target quoting what she received (policy.decide).
     asked_allows: bool = False
+    # The model-only bar for a text that is little more than a link or an address (no prose to read).
+    model_only_min_p_bare: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +230,11 @@ def parse_rulepack(content: str) -> RulePack:
         ),
         model_veto_p=_number(fusion_t, "model_veto_p", "fusion") if "model_veto_p" in fusion_t else 0.0,
         asked_allows=_flag(fusion_t, "asked_allows", "fusion"),
+        model_only_min_p_bare=(
+            _number(fusion_t, "model_only_min_p_bare", "fusion", 0.0, 1.01)
+            if "model_only_min_p_bare" in fusion_t
+            else 0.0
+        ),
     )
     ctx_t = _table(data, "context")
     context = ContextParams(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scoring.engine import Scorer, guess_lang
+from scoring.engine import Scorer, guess_lang, has_prose
 from scoring.lookalike import DomainAnalyzer
 from scoring.rulepack import load_rulepack
 from scoring.types import Kind, ScoreInput, Sender, Verdict
@@ -83,3 +83,15 @@ def test_every_non_allow_result_has_spanned_reasons_and_categories(rules_scorer:
 def test_guess_lang() -> None:
     assert guess_lang("bonjour je vous envoie le colis") == "fr"
     assert guess_lang("hello i will send you the parcel") == "en"
+
+
+def test_a_bare_link_is_not_prose_for_the_model_alone() -> None:
+    scorer = Scorer(load_rulepack())
+
+    def prose(text: str) -> bool:
+        return has_prose(scorer._contexts(ScoreInput(id="t", kind=Kind.MESSAGE, text=text))[0])
+
+    assert not prose("amazon-fr.com")
+    assert not prose("https://paypal-secure-login.com/account/verify")
+    assert not prose("regarde bit.ly/x3Yz")
+    assert prose("Bonjour, voici le lien : lbc-x.com")

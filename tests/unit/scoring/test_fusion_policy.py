@@ -132,3 +132,13 @@ def test_a_legitimacy_question_is_allowed_unless_signals_are_part_of_the_evidenc
     assert decide(fused, Kind.LISTING, PACK, asked=True) is not Verdict.ALLOW
     off = dataclasses.replace(PACK, fusion=dataclasses.replace(f, asked_allows=False))
     assert decide(fused, Kind.MESSAGE, off, asked=True) is Verdict.HOLD
+
+
+def test_the_model_alone_needs_more_certainty_on_a_bare_link() -> None:
+    f = PACK.fusion
+    assert f.model_only_min_p < f.model_only_min_p_bare <= 1.0
+    p = (f.model_only_min_p + f.model_only_min_p_bare) / 2
+    assert fuse([], p, f).model_only
+    bare = fuse([], p, f, prose=False)
+    assert not bare.model_only and bare.score == 0.0
+    assert fuse([], f.model_only_min_p_bare, f, prose=False).model_only

@@ -52,6 +52,7 @@ def test_version_is_declared_version_plus_content_hash() -> None:
         ("window = 60\nnegatable = true", "window = 60\nnegatable = true\ncolour = 1", "unknown key"),
         ('url_model_min_p = "model"', 'url_model_min_p = "auto"', "fusion.url_model_min_p"),
         ("asked_allows = true", 'asked_allows = "yes"', "fusion.asked_allows"),
+        ("model_only_min_p_bare = 0.99", "model_only_min_p_bare = 2", "fusion.model_only_min_p_bare"),
     ],
 )
 def test_invalid_pack_names_the_bad_key(old: str, new: str, message: str) -> None:
