@@ -86,6 +86,19 @@ POSITIVES = [
         Category.ACCOUNT_TAKEOVER,
         "vérifie ici : verif-cadre-scooter.com, il faut juste se connecter avec son compte",
     ),
+    # After the fr17-fr19 voices.
+    (
+        Category.ACCOUNT_TAKEOVER,
+        "il me faut verifier ke t pas un faux profil, je t'envoie un code par sms donne le moi",
+    ),
+    (
+        Category.OVERPAYMENT,
+        "Le chèque est certifié. Vous faites un mandat cash au chauffeur dès que le chèque est déposé.",
+    ),
+    (
+        Category.ADVANCE_FEE,
+        "le service anti-fraude exige que vous payiez une certification vendeur de 25 € avant la vente",
+    ),
     # After the fr14 and fr15 voices.
     (Category.ADVANCE_FEE, "Si vous voulez le chiot il faut payer aujourd'hui, on a une liste d'attente."),
     (Category.ACCOUNT_TAKEOVER, "c quoi le code que t'as reçu par sms ? sinon je peux pas payer"),
@@ -197,6 +210,9 @@ HARD_NEGATIVES = [
     "hey I bought your bike yesterday, you forgot to tell me the code of the lock",
     "Chiots visibles sur rendez-vous, départ à 9 semaines avec puce I-CAD et vaccins.",
     "Un code PCS pour un chat gratuit ? Je trouve ça bizarre, je préfère venir le chercher.",
+    # The platform's own in-person payment: the buyer gives the seller the code after seeing the item.
+    "à la remise vous me donnez le code qui s'affiche dans votre commande, pas avant d'avoir vu l'objet",
+    "J'ai acheté le VTT chez vous, pourriez-vous me renvoyer la facture par mail ? Mon assurance la demande.",
 ]
 
 
