@@ -212,7 +212,7 @@ HARD_NEGATIVES = [
     "Un code PCS pour un chat gratuit ? Je trouve ça bizarre, je préfère venir le chercher.",
     # The platform's own in-person payment: the buyer gives the seller the code after seeing the item.
     "à la remise vous me donnez le code qui s'affiche dans votre commande, pas avant d'avoir vu l'objet",
-    "J'ai acheté le VTT chez vous, pourriez-vous me renvoyer la facture par mail ? Mon assurance la demande.",
+    "J'ai acheté le VTT chez vous, pourriez-vous me renvoyer la facture par mail ? Je l'ai perdue.",
 ]
 
 

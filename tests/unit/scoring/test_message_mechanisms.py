@@ -61,7 +61,7 @@ MECHANISMS = [
      "Cliquez sur ce lien pour confirmer puis choisissez votre banque"),
     ("payment.p2p_app_not_site", Category.EXTERNAL_PAYMENT,
      "Je préfère Lydia, le paiement du site prend trop de temps"),
-    ("contact.ask_mail", Category.OFF_PLATFORM, "Donnez-moi juste votre adresse mail pour la facture"),
+    ("contact.ask_mail", Category.OFF_PLATFORM, "Donnez-moi juste votre adresse mail, je vous explique tout"),
     ("fee.deposit_by_app", Category.ADVANCE_FEE,
      "Je demande une avance de 50€ par Paylib pour garder l'article"),
     ("fee.deposit_by_app", Category.ADVANCE_FEE,
