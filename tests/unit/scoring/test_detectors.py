@@ -86,6 +86,13 @@ POSITIVES = [
         Category.ACCOUNT_TAKEOVER,
         "vérifie ici : verif-cadre-scooter.com, il faut juste se connecter avec son compte",
     ),
+    # After the en5 voice.
+    (Category.EXTERNAL_PAYMENT, "Goods and services they take 10% fee. Friends and family or nothing."),
+    (Category.OFF_PLATFORM, "contact me on tele gram @ marco underscore buys 22 i pay immediately"),
+    (
+        Category.ACCOUNT_TAKEOVER,
+        "ok then no photo, just write me the numbers on the card and the 3 digit code at the back",
+    ),
     # After the fr17-fr19 voices.
     (
         Category.ACCOUNT_TAKEOVER,
@@ -210,6 +217,7 @@ HARD_NEGATIVES = [
     "hey I bought your bike yesterday, you forgot to tell me the code of the lock",
     "Chiots visibles sur rendez-vous, départ à 9 semaines avec puce I-CAD et vaccins.",
     "Un code PCS pour un chat gratuit ? Je trouve ça bizarre, je préfère venir le chercher.",
+    "I'm downstairs, there's no name on the buzzer. Can you come down or give me the door code?",
     # The platform's own in-person payment: the buyer gives the seller the code after seeing the item.
     "à la remise vous me donnez le code qui s'affiche dans votre commande, pas avant d'avoir vu l'objet",
     "J'ai acheté le VTT chez vous, pourriez-vous me renvoyer la facture par mail ? Je l'ai perdue.",
