@@ -218,6 +218,9 @@ HARD_NEGATIVES = [
     "Chiots visibles sur rendez-vous, départ à 9 semaines avec puce I-CAD et vaccins.",
     "Un code PCS pour un chat gratuit ? Je trouve ça bizarre, je préfère venir le chercher.",
     "I'm downstairs, there's no name on the buzzer. Can you come down or give me the door code?",
+    "Quand vous aurez vérifié la console, vous me donnez le code à 6 chiffres que Leboncoin vous affiche.",
+    "Bonjour, oui envoyez le CV à recrutement.cafe.erlon@gmail.com ou passez le mardi après-midi",
+    "Je prends, je viens samedi. Je vous paye d'avance par Wero pour le réserver",
     # The platform's own in-person payment: the buyer gives the seller the code after seeing the item.
     "à la remise vous me donnez le code qui s'affiche dans votre commande, pas avant d'avoir vu l'objet",
     "J'ai acheté le VTT chez vous, pourriez-vous me renvoyer la facture par mail ? Je l'ai perdue.",
