@@ -136,9 +136,10 @@ def test_a_legitimacy_question_is_allowed_unless_signals_are_part_of_the_evidenc
 
 def test_the_model_alone_needs_more_certainty_on_a_bare_link() -> None:
     f = PACK.fusion
-    assert f.model_only_min_p < f.model_only_min_p_bare <= 1.0
-    p = (f.model_only_min_p + f.model_only_min_p_bare) / 2
-    assert fuse([], p, f).model_only
-    bare = fuse([], p, f, prose=False)
+    assert f.model_only_min_p < f.model_only_min_p_bare  # the shipped pack: never (above 1)
+    assert fuse([], 1.0, f).model_only
+    bare = fuse([], 1.0, f, prose=False)
     assert not bare.model_only and bare.score == 0.0
-    assert fuse([], f.model_only_min_p_bare, f, prose=False).model_only
+    lower = dataclasses.replace(f, model_only_min_p_bare=0.99)
+    assert fuse([], 0.995, lower, prose=False).model_only
+    assert not fuse([], 0.98, lower, prose=False).model_only

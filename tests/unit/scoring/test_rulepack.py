@@ -50,9 +50,9 @@ def test_version_is_declared_version_plus_content_hash() -> None:
         ("[masks]\n", '[masks]\nnot_a_lexicon = ["self_give"]\n', "masks.not_a_lexicon"),
         ("\nmodel_weight = ", '\nmodel_weight = "high"\nunused = ', "fusion.model_weight"),
         ("window = 60\nnegatable = true", "window = 60\nnegatable = true\ncolour = 1", "unknown key"),
-        ('url_model_min_p = "model"', 'url_model_min_p = "auto"', "fusion.url_model_min_p"),
+        ("url_model_min_p = 0.80", 'url_model_min_p = "auto"', "fusion.url_model_min_p"),
         ("asked_allows = true", 'asked_allows = "yes"', "fusion.asked_allows"),
-        ("model_only_min_p_bare = 0.99", "model_only_min_p_bare = 2", "fusion.model_only_min_p_bare"),
+        ("model_only_min_p_bare = 1.01", "model_only_min_p_bare = 2", "fusion.model_only_min_p_bare"),
     ],
 )
 def test_invalid_pack_names_the_bad_key(old: str, new: str, message: str) -> None:
@@ -70,9 +70,13 @@ def test_url_model_min_p_follows_the_loaded_url_model_unless_a_number_is_given()
     from scoring.engine import Scorer
     from scoring.model import UrlModel
 
-    assert load_rulepack().fusion.url_model_min_p is None  # the shipped pack says "model"
+    shipped = load_rulepack().fusion.url_model_min_p
+    assert shipped is not None  # the shipped pack fixes a number (see the comment in default.toml)
+    follows = parse_rulepack(
+        CONTENT.replace(f"url_model_min_p = {shipped:.2f}", 'url_model_min_p = "model"', 1)
+    )
+    assert follows.fusion.url_model_min_p is None
     url_model = UrlModel.load()
-    assert Scorer(load_rulepack(), url_model=url_model).pack.fusion.url_model_min_p == url_model.threshold
-    assert Scorer(load_rulepack()).pack.fusion.url_model_min_p == 1.0  # no URL model, no URL-model reason
-    fixed = parse_rulepack(CONTENT.replace('url_model_min_p = "model"', "url_model_min_p = 0.8", 1))
-    assert Scorer(fixed, url_model=url_model).pack.fusion.url_model_min_p == 0.8
+    assert Scorer(follows, url_model=url_model).pack.fusion.url_model_min_p == url_model.threshold
+    assert Scorer(follows).pack.fusion.url_model_min_p == 1.0  # no URL model, no URL-model reason
+    assert Scorer(load_rulepack(), url_model=url_model).pack.fusion.url_model_min_p == shipped
