@@ -29,8 +29,8 @@ from api.cli.scoring_commands import (
     url_training_examples,
 )
 from scoring import training
-from scoring.detectors import detect_field
-from scoring.engine import Scorer, has_prose
+from scoring.detectors import detect_field, has_prose
+from scoring.engine import Scorer
 from scoring.fusion import fuse
 from scoring.model import FEATURE_SCHEMAS, UrlModel, canonical_host, count_matrix, tfidf_rows
 from scoring.policy import decide
@@ -90,7 +90,7 @@ class OofUrlModel:
 def replay(scorer: Scorer, texts: list[str]) -> list[tuple[list, float | None, bool, float, bool, bool]]:
     """Per row: reasons without the URL-model one, text-model p, denied, URL-model p (0 if none),
     whether the text has something to anchor a model-only verdict on (the Scorer allows it otherwise),
-    and whether it has prose (engine.has_prose: a bare link holds the model alone to a higher bar)."""
+    and whether it has prose (detectors.has_prose: a bare link holds the model alone to a higher bar)."""
     out = []
     for start in range(0, len(texts), 512):
         items = [

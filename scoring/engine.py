@@ -24,6 +24,7 @@ from scoring.detectors import (
     build_context,
     denied,
     detect_field,
+    has_prose,
 )
 from scoring.extract import luhn_is_valid
 from scoring.fusion import context_factor, fuse
@@ -306,25 +307,6 @@ def _commonest(hits: list[tuple[int, Category]]) -> Category:
         counts[category] = counts.get(category, 0) + 1
         first[category] = min(start, first.get(category, start))
     return max(counts, key=lambda c: (counts[c], -first[c]))
-
-
-# Words (two letters or more) a field needs outside its links and e-mail addresses to count as prose. The
-# text model learnt from messages; on a bare link or host name ("paypal-secure.io") it reads a few URL words,
-# so its verdict alone needs the stricter `model_only_min_p_bare` there (fusion.fuse).
-MIN_PROSE_WORDS = 2
-_PROSE_WORD = re.compile(r"[a-z]{2,}")
-
-
-def has_prose(ctx: FieldContext) -> bool:
-    text = ctx.norm.text
-    spans = sorted(e.norm_span for e in (*ctx.entities.urls, *ctx.entities.emails))
-    words, pos = 0, 0
-    for start, end in [*spans, (len(text), len(text))]:
-        words += len(_PROSE_WORD.findall(text, pos, max(pos, start)))
-        if words >= MIN_PROSE_WORDS:
-            return True
-        pos = max(pos, end)
-    return False
 
 
 def _model_only_reason(ctx: FieldContext, span: tuple[int, int], category: Category, p: float) -> Reason:

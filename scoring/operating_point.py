@@ -101,8 +101,7 @@ def build_samples(
     scorer: Any, inputs: Sequence[ScoreInput], labels: Sequence[int], probabilities: Sequence[float]
 ) -> list[FusionSample]:
     """FusionSamples from a Scorer WITHOUT text model (rules, links, URL model) and given probabilities."""
-    from scoring.detectors import asks_about, build_context, denied
-    from scoring.engine import has_prose
+    from scoring.detectors import asks_about, build_context, denied, has_prose
 
     results = scorer.score_many(inputs)
     samples = []

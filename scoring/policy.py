@@ -30,7 +30,7 @@ def decide(fused: Fused, kind: Kind, pack: RulePack, vetoable: bool = True, aske
 
     `vetoable=False` when the evidence includes signals the text model cannot see (a campaign, the
     sender's or the conversation's history): the model's opinion of the words says nothing about them.
-    `asked`: the message's text asks whether something is legitimate (the `legit_question` lexicon).
+    `asked`: the message's text asks whether something is legitimate (`scoring.detectors.asks_about`).
     """
     t = pack.thresholds[kind]
     # Noisy-OR arithmetic lands a hair below a weight equal to a threshold (0.45 -> 0.44999...); a

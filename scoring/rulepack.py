@@ -115,7 +115,17 @@ def _flag(table: Mapping[str, Any], key: str, where: str) -> bool:
     return value
 
 
-def _number(table: Mapping[str, Any], key: str, where: str, lo: float = 0.0, hi: float = 1.0) -> float:
+def _number(
+    table: Mapping[str, Any],
+    key: str,
+    where: str,
+    lo: float = 0.0,
+    hi: float = 1.0,
+    default: float | None = None,
+) -> float:
+    """`table[key]` checked to lie in [lo, hi]; `default` when given and the key is absent (optional keys)."""
+    if default is not None and key not in table:
+        return default
     value = table.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
         raise RulePackError(f"{where}.{key}: must be a number in [{lo:g}, {hi:g}], got {value!r}")
@@ -220,21 +230,11 @@ def parse_rulepack(content: str) -> RulePack:
         ),
         url_model_weight=_number(fusion_t, "url_model_weight", "fusion"),
         domain_signal_scale=_number(fusion_t, "domain_signal_scale", "fusion", 0.0, 2.0),
-        model_support_min_rule=(
-            _number(fusion_t, "model_support_min_rule", "fusion")
-            if "model_support_min_rule" in fusion_t
-            else 0.0
-        ),
-        model_veto_max_rule=(
-            _number(fusion_t, "model_veto_max_rule", "fusion") if "model_veto_max_rule" in fusion_t else 0.0
-        ),
-        model_veto_p=_number(fusion_t, "model_veto_p", "fusion") if "model_veto_p" in fusion_t else 0.0,
+        model_support_min_rule=_number(fusion_t, "model_support_min_rule", "fusion", default=0.0),
+        model_veto_max_rule=_number(fusion_t, "model_veto_max_rule", "fusion", default=0.0),
+        model_veto_p=_number(fusion_t, "model_veto_p", "fusion", default=0.0),
         asked_allows=_flag(fusion_t, "asked_allows", "fusion"),
-        model_only_min_p_bare=(
-            _number(fusion_t, "model_only_min_p_bare", "fusion", 0.0, 1.01)
-            if "model_only_min_p_bare" in fusion_t
-            else 0.0
-        ),
+        model_only_min_p_bare=_number(fusion_t, "model_only_min_p_bare", "fusion", 0.0, 1.01, default=0.0),
     )
     ctx_t = _table(data, "context")
     context = ContextParams(

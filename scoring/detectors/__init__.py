@@ -10,7 +10,7 @@
 ORIGINAL text.
 """
 
-from scoring.detectors.context import FieldContext, LinkJudge, build_context
+from scoring.detectors.context import FieldContext, LinkJudge, build_context, has_prose
 from scoring.detectors.links import link_reasons
 from scoring.detectors.phrases import PhraseMatcher
 from scoring.detectors.rules import asks_about, denied, rule_reasons
@@ -30,4 +30,5 @@ __all__ = [
     "build_context",
     "denied",
     "detect_field",
+    "has_prose",
 ]

@@ -164,3 +164,23 @@ def build_context(
         sentence_breaks=breaks,
         clause_breaks=clauses,
     )
+
+
+# Words (two letters or more) a field needs outside its links and e-mail addresses to count as prose. The
+# text model learnt from messages; on a bare link or host name ("paypal-secure.io") it reads a few URL words,
+# so its verdict alone needs the stricter `model_only_min_p_bare` there (fusion.fuse); the
+# engine and the fusion tuners ask it of every field.
+MIN_PROSE_WORDS = 2
+_PROSE_WORD = re.compile(r"[a-z]{2,}")
+
+
+def has_prose(ctx: FieldContext) -> bool:
+    text = ctx.norm.text
+    spans = sorted(e.norm_span for e in (*ctx.entities.urls, *ctx.entities.emails))
+    words, pos = 0, 0
+    for start, end in [*spans, (len(text), len(text))]:
+        words += len(_PROSE_WORD.findall(text, pos, max(pos, start)))
+        if words >= MIN_PROSE_WORDS:
+            return True
+        pos = max(pos, end)
+    return False

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scoring.engine import Scorer, guess_lang, has_prose
+from scoring.detectors import has_prose
+from scoring.engine import Scorer, guess_lang
 from scoring.lookalike import DomainAnalyzer
 from scoring.rulepack import load_rulepack
 from scoring.types import Kind, ScoreInput, Sender, Verdict
